@@ -1,0 +1,2 @@
+//! Shared helpers for the benchmarks: loading real PDUs out of the captures
+//! under `pcaps/`.

@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("centinela-collector: under construction");
+    std::process::exit(2);
+}

@@ -1,0 +1,235 @@
+//! The EVE record: a common header plus one typed body.
+//!
+//! Field names follow Suricata 8's EVE schema. A record serialises to one JSON
+//! object: `{"timestamp":…,"flow_id":…,"event_type":"alert",…,"alert":{…}}`.
+//! Centinela-only additions live under clearly named keys inside the body
+//! objects (documented in `docs/EVENTS.md`).
+//!
+//! Protocol bodies (`modbus`, `dnp3`, `dns`, `flow`, `stats`, `anomaly`) are
+//! typed structs owned by the pipeline; this module defines the shared header,
+//! alerts (produced by every detector) and heartbeats (forwarding).
+
+use crate::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// One EVE record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Packet time of the packet that caused the record (never wall clock on
+    /// the decode/detect path).
+    pub timestamp: Timestamp,
+    /// Flow identifier, stable within one run (hash of the 5-tuple and the
+    /// flow's first packet time, so replays give the same value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow_id: Option<u64>,
+    /// Capture interface (live capture only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_iface: Option<String>,
+    /// Index of the packet in the pcap (1-based), replay only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pcap_cnt: Option<u64>,
+    /// Source address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src_ip: Option<IpAddr>,
+    /// Source port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub src_port: Option<u16>,
+    /// Destination address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dest_ip: Option<IpAddr>,
+    /// Destination port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dest_port: Option<u16>,
+    /// Transport protocol name as Suricata writes it (`TCP`, `UDP`, `ICMP`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proto: Option<String>,
+    /// Application protocol decided for the flow (`modbus`, `dnp3`, `dns`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_proto: Option<String>,
+    /// VLAN ids, outermost first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vlan: Vec<u16>,
+    /// Community ID v1 of the flow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub community_id: Option<String>,
+    /// Sensor-run metadata (sensor id, site): *not* part of the deterministic
+    /// replay output; set by the forwarder/collector, omitted in EVE files
+    /// unless configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// The typed body; decides `event_type`.
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+/// The body of an EVE record. The variant name is the `event_type`; the
+/// payload sits under a key of the same name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event_type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EventBody {
+    /// A detection: signature match, policy violation, DNS exfiltration.
+    Alert {
+        /// The alert.
+        alert: Alert,
+    },
+    /// A protocol or pipeline anomaly (parser flag, flood, overlap, …).
+    Anomaly {
+        /// The anomaly (free-form object, shape in `docs/EVENTS.md`).
+        anomaly: serde_json::Value,
+    },
+    /// A Modbus transaction.
+    Modbus {
+        /// The transaction.
+        modbus: serde_json::Value,
+    },
+    /// A DNP3 message/transaction.
+    Dnp3 {
+        /// The message.
+        dnp3: serde_json::Value,
+    },
+    /// A DNS query or answer.
+    Dns {
+        /// The DNS record.
+        dns: serde_json::Value,
+    },
+    /// A flow record, written when a flow ends.
+    Flow {
+        /// The flow record.
+        flow: serde_json::Value,
+    },
+    /// Periodic pipeline counters.
+    Stats {
+        /// The counters.
+        stats: serde_json::Value,
+    },
+    /// Sensor health, sent by the forwarder.
+    Heartbeat {
+        /// The health report.
+        heartbeat: Heartbeat,
+    },
+}
+
+impl EventBody {
+    /// The `event_type` string of this body.
+    pub fn event_type(&self) -> &'static str {
+        match self {
+            EventBody::Alert { .. } => "alert",
+            EventBody::Anomaly { .. } => "anomaly",
+            EventBody::Modbus { .. } => "modbus",
+            EventBody::Dnp3 { .. } => "dnp3",
+            EventBody::Dns { .. } => "dns",
+            EventBody::Flow { .. } => "flow",
+            EventBody::Stats { .. } => "stats",
+            EventBody::Heartbeat { .. } => "heartbeat",
+        }
+    }
+
+    /// Whether this record must survive spool pressure (alerts, anomalies and
+    /// health are dropped last).
+    pub fn is_priority(&self) -> bool {
+        matches!(self, EventBody::Alert { .. } | EventBody::Anomaly { .. } | EventBody::Heartbeat { .. })
+    }
+}
+
+/// Alert severity, Suricata's convention: 1 is the most severe.
+pub type Severity = u8;
+
+/// An alert (Suricata's `alert` object plus Centinela's `explanation`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// `allowed`, `blocked`: always `allowed` for a passive sensor.
+    pub action: String,
+    /// Generator id (1 for signatures, see `docs/EVENTS.md` for the others).
+    pub gid: u32,
+    /// Stable signature id.
+    pub signature_id: u32,
+    /// Revision of the signature/detector.
+    pub rev: u32,
+    /// Human-readable signature message.
+    pub signature: String,
+    /// Classification (e.g. `Potential Corporate Privacy Violation`).
+    pub category: String,
+    /// 1 (high) … 4 (informational).
+    pub severity: Severity,
+    /// Free-form metadata (MITRE ATT&CK for ICS ids, tags).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Value>,
+    /// Why the detector fired: the features with their values, the window,
+    /// samples. Centinela addition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<serde_json::Value>,
+}
+
+/// Sensor health, carried as `event_type: heartbeat`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Heartbeat {
+    /// Sensor software version.
+    pub version: String,
+    /// Seconds since the sensor started.
+    pub uptime_s: u64,
+    /// Packets seen.
+    pub packets: u64,
+    /// Drops by reason (`capture_kernel`, `queue_full`, `spool_full`, …).
+    #[serde(default)]
+    pub drops: std::collections::BTreeMap<String, u64>,
+    /// Records waiting in the spool.
+    pub spool_depth: u64,
+    /// Bytes waiting in the spool.
+    #[serde(default)]
+    pub spool_bytes: u64,
+    /// Age in seconds of the oldest unacknowledged spooled record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oldest_unacked_age_s: Option<u64>,
+    /// Wall-clock time of the last acknowledged batch (RFC 3339), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_send_ok: Option<String>,
+    /// SHA-256 of the effective configuration.
+    #[serde(default)]
+    pub config_hash: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alert_serialises_with_event_type_and_key() {
+        let ev = Event {
+            timestamp: Timestamp::from_micros(1_470_763_727, 1),
+            flow_id: Some(42),
+            in_iface: None,
+            pcap_cnt: Some(7),
+            src_ip: Some("10.0.0.1".parse().unwrap()),
+            src_port: Some(1234),
+            dest_ip: Some("10.0.0.2".parse().unwrap()),
+            dest_port: Some(502),
+            proto: Some("TCP".into()),
+            app_proto: Some("modbus".into()),
+            vlan: vec![],
+            community_id: None,
+            host: None,
+            body: EventBody::Alert {
+                alert: Alert {
+                    action: "allowed".into(),
+                    gid: 1,
+                    signature_id: 9_000_001,
+                    rev: 1,
+                    signature: "test".into(),
+                    category: "Attempted Administrator Privilege Gain".into(),
+                    severity: 1,
+                    metadata: None,
+                    explanation: None,
+                },
+            },
+        };
+        let s = serde_json::to_string(&ev).unwrap();
+        assert!(s.starts_with(r#"{"timestamp":"2016-08-09T17:28:47.000001+0000","flow_id":42,"pcap_cnt":7"#), "{s}");
+        assert!(s.contains(r#""event_type":"alert","alert":{"action":"allowed""#), "{s}");
+        let back: Event = serde_json::from_str(&s).unwrap();
+        assert_eq!(back, ev);
+        assert_eq!(back.body.event_type(), "alert");
+        assert!(back.body.is_priority());
+    }
+}

@@ -1,0 +1,189 @@
+//! Packet timestamps and their EVE text form.
+//!
+//! Formatting is hand-written (days-from-civil, Howard Hinnant's algorithm)
+//! because it runs once per event on the hot path and must not consult the
+//! local time zone: output is always UTC with a `+0000` suffix, as Suricata
+//! writes it on a UTC host.
+
+use core::fmt;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A point in packet time: seconds and nanoseconds since the Unix epoch, UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp {
+    /// Whole seconds since 1970-01-01T00:00:00Z (may be negative).
+    pub secs: i64,
+    /// Nanoseconds within the second, `0..1_000_000_000`.
+    pub nanos: u32,
+}
+
+impl Timestamp {
+    /// Build from seconds and microseconds (pcap's classic resolution).
+    pub fn from_micros(secs: i64, micros: u32) -> Self {
+        Self::new(secs, micros.saturating_mul(1000))
+    }
+
+    /// Build from seconds and nanoseconds, normalising an out-of-range
+    /// `nanos` into the seconds.
+    pub fn new(secs: i64, nanos: u32) -> Self {
+        let extra = i64::from(nanos / 1_000_000_000);
+        Self { secs: secs.saturating_add(extra), nanos: nanos % 1_000_000_000 }
+    }
+
+    /// Total nanoseconds since the epoch (saturating).
+    pub fn as_nanos(&self) -> i128 {
+        i128::from(self.secs) * 1_000_000_000 + i128::from(self.nanos)
+    }
+
+    /// Whole microseconds since the epoch (saturating).
+    pub fn as_micros(&self) -> i64 {
+        self.secs.saturating_mul(1_000_000).saturating_add(i64::from(self.nanos / 1000))
+    }
+
+    /// Parse the EVE text form (`YYYY-MM-DDTHH:MM:SS[.ffffff](+0000|Z|±HH:MM|±HHMM)`).
+    pub fn parse(s: &str) -> Option<Self> {
+        let b = s.as_bytes();
+        let num = |r: core::ops::Range<usize>| -> Option<i64> {
+            let part = b.get(r)?;
+            if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            core::str::from_utf8(part).ok()?.parse().ok()
+        };
+        if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+            return None;
+        }
+        let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+        if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+            return None;
+        }
+        let mut i = 19;
+        let mut nanos: u32 = 0;
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            let start = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            let frac = &b[start..i];
+            if frac.is_empty() || frac.len() > 9 {
+                return None;
+            }
+            let mut v: u32 = 0;
+            for (k, c) in frac.iter().enumerate() {
+                let _ = k;
+                v = v * 10 + u32::from(c - b'0');
+            }
+            nanos = v * 10u32.pow(9 - frac.len() as u32);
+        }
+        let offset_secs: i64 = match &b[i..] {
+            b"Z" | b"" => 0,
+            rest if (rest.len() == 5 || rest.len() == 6) && (rest[0] == b'+' || rest[0] == b'-') => {
+                let sign = if rest[0] == b'-' { -1 } else { 1 };
+                let digits: Option<(i64, i64)> = if rest.len() == 5 {
+                    Some((num(i + 1..i + 3)?, num(i + 3..i + 5)?))
+                } else if rest[3] == b':' {
+                    Some((num(i + 1..i + 3)?, num(i + 4..i + 6)?))
+                } else {
+                    None
+                };
+                let (oh, om) = digits?;
+                sign * (oh * 3600 + om * 60)
+            }
+            _ => return None,
+        };
+        let days = days_from_civil(y, mo as u32, d as u32);
+        let secs = days * 86_400 + h * 3600 + mi * 60 + se - offset_secs;
+        Some(Self { secs, nanos })
+    }
+}
+
+/// Days since 1970-01-01 for a proleptic Gregorian date.
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Proleptic Gregorian date for days since 1970-01-01.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let days = self.secs.div_euclid(86_400);
+        let sod = self.secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}+0000",
+            sod / 3600,
+            (sod / 60) % 60,
+            sod % 60,
+            self.nanos / 1000
+        )
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Timestamp::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("bad EVE timestamp {s:?}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_like_suricata() {
+        assert_eq!(Timestamp::from_micros(0, 0).to_string(), "1970-01-01T00:00:00.000000+0000");
+        // 2016-08-09T17:28:47.123456Z
+        let t = Timestamp::from_micros(1_470_763_727, 123_456);
+        assert_eq!(t.to_string(), "2016-08-09T17:28:47.123456+0000");
+        // leap day
+        let t = Timestamp::from_micros(1_709_164_800, 1);
+        assert_eq!(t.to_string(), "2024-02-29T00:00:00.000001+0000");
+        // before the epoch
+        let t = Timestamp::from_micros(-1, 0);
+        assert_eq!(t.to_string(), "1969-12-31T23:59:59.000000+0000");
+    }
+
+    #[test]
+    fn parse_round_trips_and_rejects_garbage() {
+        for secs in [-86_401i64, 0, 951_782_400, 1_470_763_727, 4_102_444_800] {
+            let t = Timestamp::from_micros(secs, 654_321);
+            assert_eq!(Timestamp::parse(&t.to_string()), Some(t));
+        }
+        assert_eq!(
+            Timestamp::parse("2016-08-09T19:28:47.5+02:00"),
+            Some(Timestamp::new(1_470_763_727, 500_000_000))
+        );
+        assert_eq!(Timestamp::parse("2016-08-09T17:28:47Z"), Some(Timestamp::new(1_470_763_727, 0)));
+        for bad in ["", "2016", "2016-13-09T17:28:47Z", "2016-08-09 17:28:47", "2016-08-09T17:28:47.+0000", "2016-08-09T17:28:47.1234567890Z", "2016-08-09T17:28:47x"] {
+            assert_eq!(Timestamp::parse(bad), None, "{bad}");
+        }
+    }
+}

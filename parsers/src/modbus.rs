@@ -1,0 +1,1 @@
+//! (module under construction by its issue)

@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("centinela-pcapgen: under construction");
+    std::process::exit(2);
+}

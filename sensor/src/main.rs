@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("centinela: pipeline under construction");
+    std::process::exit(2);
+}
