@@ -76,8 +76,8 @@ pub enum EventBody {
     },
     /// A protocol or pipeline anomaly (parser flag, flood, overlap, …).
     Anomaly {
-        /// The anomaly (free-form object, shape in `docs/EVENTS.md`).
-        anomaly: serde_json::Value,
+        /// The anomaly.
+        anomaly: Anomaly,
     },
     /// A Modbus transaction.
     Modbus {
@@ -131,6 +131,40 @@ impl EventBody {
     pub fn is_priority(&self) -> bool {
         matches!(self, EventBody::Alert { .. } | EventBody::Anomaly { .. } | EventBody::Heartbeat { .. })
     }
+}
+
+/// An anomaly, Suricata's `anomaly` object shape: `type` is `decode`
+/// (L2–L4), `stream` (TCP reassembly), `applayer` (protocol parsers) or
+/// `pipeline` (caps, floods, drops; Centinela addition); `event` is a stable
+/// snake-case name listed in `docs/EVENTS.md` and counted in stats.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Anomaly {
+    /// `decode`, `stream`, `applayer` or `pipeline`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Stable event name, e.g. `modbus.invalid_length`, `dnp3.bad_body_crc`.
+    pub event: String,
+    /// Layer that raised it (`proto_parser`, `proto_detect`, `ipv4`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<String>,
+    /// Application protocol, for `applayer` anomalies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_proto: Option<String>,
+    /// How many occurrences this record stands for (> 1 when rate limiting
+    /// folded repeats into one record).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub count: u64,
+    /// Structured detail (offsets, lengths, values that tripped the check).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<serde_json::Value>,
+}
+
+fn one() -> u64 {
+    1
+}
+
+fn is_one(n: &u64) -> bool {
+    *n == 1
 }
 
 /// Alert severity, Suricata's convention: 1 is the most severe.

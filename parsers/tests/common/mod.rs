@@ -246,3 +246,4 @@ impl Agreement {
         }
     }
 }
+pub mod alloc;
