@@ -4,3 +4,5 @@
 //! every emitted event enters first, and a forwarder that ships spooled
 //! records in batches over mutually authenticated HTTPS and advances the
 //! spool's acknowledged position only on the collector's 2xx.
+
+pub mod spool;
