@@ -32,4 +32,27 @@ pub mod dnp3 {
 }
 
 /// DNS limits (RFC 1035, RFC 6891).
-pub mod dns {}
+pub mod dns {
+    /// Longest domain name in wire form, length octets and the root octet
+    /// included (RFC 1035 §2.3.4 and §3.1: "255 octets or less"). Labels past
+    /// it are not yielded; the name is flagged `name_too_long`.
+    pub const MAX_NAME_WIRE_LEN: usize = 255;
+    /// Most labels in a name (255 octets hold at most 127 one-octet labels
+    /// plus the root, RFC 1035 §3.1). Past it: flag `name_too_many_labels`.
+    pub const MAX_LABELS: usize = 127;
+    /// Longest label (RFC 1035 §2.3.4: "63 octets or less"; the 6-bit length
+    /// field cannot say more).
+    pub const MAX_LABEL_LEN: usize = 63;
+    /// Compression pointers followed in one name (RFC 1035 §4.1.4). A real
+    /// encoder needs at most one per label; every pointer must also point
+    /// strictly before the name segment that holds it, so the work per name
+    /// is bounded by `MAX_NAME_WIRE_LEN + 2 * MAX_POINTERS` octets.
+    pub const MAX_POINTERS: usize = 127;
+    /// Largest DNS message: what the two-octet TCP length prefix can say
+    /// (RFC 1035 §4.2.2); also above the largest UDP payload (65 507).
+    pub const MAX_MESSAGE_LEN: usize = 65_535;
+    /// DNS-over-TCP resynchronisation after a gap: the most questions a
+    /// probed header may announce (RFC 9619: QDCOUNT is 0 or 1 for
+    /// QUERY/NOTIFY/UPDATE in practice).
+    pub const RESYNC_MAX_QDCOUNT: u16 = 1;
+}
