@@ -1,0 +1,220 @@
+//! The big benchmark mix (`ics-mix`), streamed to disk, never committed.
+//!
+//! Many Modbus/TCP links and DNP3 outstations polled every 50-200 ms, DNS clients,
+//! UDP background (syslog-like) and bulk TCP transfers (file-transfer-like, 1460-byte
+//! segments, ACK every second segment) filling the rest of the link. Every TCP session
+//! has a handshake; bulk sessions close with FIN and are replaced every few MB.
+//! Traffic is built in 10 ms slices of capture time and drained to the writer after
+//! each slice, so memory stays at a few MB whatever the target size.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+use crate::cases::normal::{Dnp3Outstation, dnp3_poll_step, dnp3_startup};
+use crate::cases::{ModbusLink, Tally, a_rec, dns_lookup};
+use crate::proto::dnp3::{self, Association};
+use crate::proto::dns::{rcode, rtype};
+use crate::proto::modbus::Request;
+use crate::scenario::{Channel, Dir, Host, Periodic, Scenario, TcpSession, run_periodic};
+
+/// Seed used when none is given.
+pub const DEFAULT_SEED: u64 = 0xB16_0001;
+/// Capture time per slice, µs.
+const SLICE_US: u64 = 10_000;
+/// Inter-segment gap of the bulk background, µs (about 600 Mbit/s of 1514-byte frames).
+const BULK_GAP_US: u64 = 20;
+/// Bytes per bulk TCP session before it is closed and replaced.
+const BULK_SESSION_BYTES: u64 = 8 << 20;
+/// Concurrent bulk sessions.
+const BULK_SESSIONS: usize = 4;
+/// Modbus links, DNP3 outstations and DNS clients in the mix.
+const MODBUS_LINKS: usize = 32;
+const DNP3_OUTSTATIONS: usize = 16;
+const DNS_CLIENTS: usize = 32;
+/// Drain to the writer when this many bytes are pending.
+const DRAIN_AT: usize = 4 << 20;
+
+/// What [`write`] produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    /// Bytes written (whole file).
+    pub bytes: u64,
+    /// Frames written.
+    pub frames: u64,
+}
+
+/// Parses `1G`, `200M`, `64K` or a plain byte count (powers of 1024).
+pub fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last()? {
+        (i, 'G' | 'g') => (&s[..i], 1u64 << 30),
+        (i, 'M' | 'm') => (&s[..i], 1 << 20),
+        (i, 'K' | 'k') => (&s[..i], 1 << 10),
+        _ => (s, 1),
+    };
+    num.trim().parse::<u64>().ok()?.checked_mul(mult)
+}
+
+enum Task {
+    Modbus(ModbusLink, [Request; 2]),
+    Dnp3(Box<Dnp3Outstation>),
+    Dns(Host, u16),
+    Syslog(Host, u16),
+}
+
+struct Bulk {
+    s: TcpSession,
+    sent: u64,
+}
+
+/// Writes the mix to `path` until at least `target` bytes were written.
+pub fn write(path: &Path, target: u64, seed: u64) -> io::Result<Stats> {
+    let mut w = BufWriter::with_capacity(1 << 20, File::create(path)?);
+    let st = stream(&mut w, target, seed)?;
+    w.flush()?;
+    Ok(st)
+}
+
+/// Streams the mix into `w` until at least `target` bytes were written.
+pub fn stream(w: &mut impl Write, target: u64, seed: u64) -> io::Result<Stats> {
+    let mut sc = Scenario::new(seed);
+    sc.server_delay_us = (300, 200);
+    let mut t = Tally::new();
+    let resolver = Host::v4([10, 90, 0, 2]);
+    let collector = Host::v4([10, 90, 0, 5]);
+    let mut tasks = Vec::new();
+    for i in 0..MODBUS_LINKS {
+        let master = Host::v4([10, 91, 0, 10 + (i % 4) as u8]);
+        let plc = Host::v4([10, 91, 1, 20 + i as u8]);
+        let link = ModbusLink::connect(&mut sc, &master, &plc, 1 + (i % 3) as u8);
+        let reqs = [
+            Request::ReadHoldingRegisters { start: (i * 10) as u16, qty: 16 },
+            Request::ReadCoils { start: 0, qty: 32 },
+        ];
+        tasks.push(Periodic::new(&sc, (i as u64) * 1_500, 50_000, 2_000, Task::Modbus(link, reqs)));
+    }
+    for i in 0..DNP3_OUTSTATIONS {
+        let master = Host::v4([10, 92, 0, 10]);
+        let out = Host::v4([10, 92, 1, 30 + i as u8]);
+        let ch = Channel::Tcp(TcpSession::connect(&mut sc, &master, &out, dnp3::PORT));
+        let mut o = Dnp3Outstation {
+            ch,
+            assoc: Association::new(1, 10 + i as u16),
+            tick: 0,
+            unsolicited: i % 2 == 0,
+        };
+        dnp3_startup(&mut sc, &mut o, &mut t);
+        tasks.push(Periodic::new(&sc, (i as u64) * 7_000, 200_000, 5_000, Task::Dnp3(Box::new(o))));
+    }
+    for i in 0..DNS_CLIENTS {
+        let c = Host::v4([10, 93, 0, 50 + i as u8]);
+        tasks.push(Periodic::new(&sc, (i as u64) * 3_000, 100_000, 50_000, Task::Dns(c, (i as u16) << 10)));
+    }
+    for i in 0..8 {
+        let c = Host::v4([10, 94, 0, 20 + i as u8]);
+        tasks.push(Periodic::new(&sc, (i as u64) * 1_000, 20_000, 10_000, Task::Syslog(c, 0)));
+    }
+    let mut pattern = vec![0u8; 1 << 16];
+    sc.rng.fill(&mut pattern);
+    let mut bulks: Vec<Bulk> = (0..BULK_SESSIONS).map(|i| new_bulk(&mut sc, i)).collect();
+    let mut written = 0u64;
+    let mut next_bulk = 0usize;
+    let names =
+        ["historian.plant.local", "ntp.ubuntu.com", "time.windows.com", "update.scada-vendor.example"];
+    while written + sc.pending_bytes() as u64 <= target {
+        let slice_end = sc.now() + SLICE_US;
+        run_periodic(&mut sc, &mut tasks, slice_end, |sc, task| match task {
+            Task::Modbus(link, reqs) => {
+                for r in reqs.iter() {
+                    link.transact(sc, r);
+                }
+            }
+            Task::Dnp3(o) => dnp3_poll_step(sc, o, &mut t),
+            Task::Dns(c, id) => {
+                *id = id.wrapping_add(1);
+                let name = names[(*id as usize) % names.len()];
+                let ip = [198, 51, 100, (*id & 0xff) as u8];
+                dns_lookup(sc, c, &resolver, *id, name, rtype::A, rcode::NOERROR, &[a_rec(name, 60, ip)]);
+            }
+            Task::Syslog(c, n) => {
+                *n = n.wrapping_add(1);
+                let msg =
+                    format!("<134>Jan  5 08:00:00 rtu{} scada: poll cycle {} ok, 0 errors", c.mac[5], n);
+                sc.udp(c, 514, &collector, 514, msg.as_bytes());
+            }
+        });
+        while sc.now() < slice_end {
+            let i = next_bulk % BULK_SESSIONS;
+            next_bulk += 1;
+            let b = &mut bulks[i];
+            let off = (b.sent % (pattern.len() as u64 - 1460)) as usize;
+            b.s.send_segment(&mut sc, Dir::ToClient, &pattern[off..off + 1460]);
+            b.sent += 1460;
+            if b.sent.is_multiple_of(2920) {
+                b.s.ack(&mut sc, Dir::ToServer);
+            }
+            sc.advance(BULK_GAP_US);
+            if b.sent >= BULK_SESSION_BYTES {
+                b.s.close(&mut sc);
+                bulks[i] = new_bulk(&mut sc, i);
+            }
+        }
+        if sc.pending_bytes() >= DRAIN_AT {
+            written += sc.pending_bytes() as u64;
+            sc.drain(w)?;
+        }
+    }
+    for task in &mut tasks {
+        match &mut task.state {
+            Task::Modbus(link, _) => link.ch.close(&mut sc),
+            Task::Dnp3(o) => o.ch.close(&mut sc),
+            Task::Dns(..) | Task::Syslog(..) => {}
+        }
+    }
+    for b in &mut bulks {
+        b.s.close(&mut sc);
+    }
+    written += sc.pending_bytes() as u64;
+    sc.drain(w)?;
+    Ok(Stats { bytes: written, frames: sc.frame_count() })
+}
+
+fn new_bulk(sc: &mut Scenario, i: usize) -> Bulk {
+    let client = Host::v4([10, 95, 0, 10 + i as u8]);
+    let server = Host::v4([10, 95, 1, 10 + i as u8]);
+    let port = if i.is_multiple_of(2) { 445 } else { 443 };
+    let s = TcpSession::connect(sc, &client, &server, port);
+    Bulk { s, sent: 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pcap;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("1G"), Some(1 << 30));
+        assert_eq!(parse_size("200M"), Some(200 << 20));
+        assert_eq!(parse_size("64k"), Some(64 << 10));
+        assert_eq!(parse_size("123"), Some(123));
+        assert_eq!(parse_size("G"), None);
+        assert_eq!(parse_size(""), None);
+        assert_eq!(parse_size("99999999999999G"), None);
+    }
+
+    #[test]
+    fn small_mix_is_valid_deterministic_and_monotonic() {
+        let mut a = Vec::new();
+        let st = stream(&mut a, 3 << 20, 5).expect("vec write");
+        assert_eq!(st.bytes, a.len() as u64);
+        assert!(a.len() >= 3 << 20);
+        let recs = pcap::records(&a).expect("valid pcap");
+        assert_eq!(recs.len() as u64, st.frames);
+        assert!(recs.windows(2).all(|w| w[0].ts_us <= w[1].ts_us));
+        let mut b = Vec::new();
+        stream(&mut b, 3 << 20, 5).expect("vec write");
+        assert_eq!(a, b);
+    }
+}
