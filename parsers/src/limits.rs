@@ -3,7 +3,52 @@
 //! to them by name; no magic numbers in parsers.
 
 /// Modbus limits (Modbus Application Protocol Specification V1.1b3).
-pub mod modbus {}
+pub mod modbus {
+    /// MBAP header length: transaction id (2), protocol id (2), length (2),
+    /// unit id (1) (Modbus Messaging on TCP/IP Implementation Guide V1.0b §3.1.3).
+    pub const MBAP_HEADER_LEN: usize = 7;
+    /// Smallest MBAP length field: unit id + function code.
+    pub const MBAP_MIN_LENGTH: u16 = 2;
+    /// Largest MBAP length field: unit id + 253-byte PDU (ADU ≤ 260 bytes).
+    pub const MBAP_MAX_LENGTH: u16 = 254;
+    /// Largest PDU: 256-byte serial ADU − address − CRC (§4.1).
+    pub const MAX_PDU_LEN: usize = 253;
+    /// Largest MBAP ADU (§4.1: 260 bytes).
+    pub const MAX_MBAP_ADU_LEN: usize = MBAP_HEADER_LEN - 1 + MBAP_MAX_LENGTH as usize;
+    /// Largest RTU ADU: address (1) + PDU (253) + CRC (2) (Modbus over Serial
+    /// Line V1.02 §2.5.1.1).
+    pub const MAX_RTU_ADU_LEN: usize = 256;
+    /// Smallest RTU ADU: address + function code + 2-byte CRC.
+    pub const MIN_RTU_ADU_LEN: usize = 4;
+    /// Highest individual RTU server address (0 = broadcast, 248–255 reserved).
+    pub const MAX_RTU_UNIT_ADDRESS: u8 = 247;
+    /// Read Coils / Discrete Inputs quantity (§6.1, §6.2: 1..=0x7D0).
+    pub const MAX_READ_BITS: u16 = 2000;
+    /// Read Holding / Input Registers quantity (§6.3, §6.4: 1..=0x7D).
+    pub const MAX_READ_REGISTERS: u16 = 125;
+    /// Write Multiple Coils quantity (§6.11: 1..=0x7B0).
+    pub const MAX_WRITE_BITS: u16 = 1968;
+    /// Write Multiple Registers quantity (§6.12: 1..=0x7B).
+    pub const MAX_WRITE_REGISTERS: u16 = 123;
+    /// Read/Write Multiple Registers: read quantity (§6.17: 1..=0x7D).
+    pub const MAX_RW_READ_REGISTERS: u16 = 125;
+    /// Read/Write Multiple Registers: write quantity (§6.17: 1..=0x79).
+    pub const MAX_RW_WRITE_REGISTERS: u16 = 121;
+    /// Read FIFO Queue: FIFO count (§6.18: ≤ 31).
+    pub const MAX_FIFO_COUNT: u16 = 31;
+    /// Read/Write File Record sub-request byte count bounds (§6.14, §6.15).
+    pub const FILE_RECORD_READ_BYTE_COUNT: core::ops::RangeInclusive<u8> = 0x07..=0xF5;
+    /// Write File Record request byte count bounds (§6.15).
+    pub const FILE_RECORD_WRITE_BYTE_COUNT: core::ops::RangeInclusive<u8> = 0x09..=0xFB;
+    /// File record reference type (§6.14: must be 6).
+    pub const FILE_RECORD_REFERENCE_TYPE: u8 = 6;
+    /// Highest file record number (§6.14: 0x0000..=0x270F).
+    pub const MAX_FILE_RECORD_NUMBER: u16 = 0x270F;
+    /// Resync probe window of the MBAP stream framer: after a gap it scans at
+    /// most this many bytes per call for a plausible header before discarding
+    /// them (bounded work per call).
+    pub const MBAP_RESYNC_WINDOW: usize = 4096;
+}
 
 /// DNP3 limits (IEEE 1815-2012).
 pub mod dnp3 {
