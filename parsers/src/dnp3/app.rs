@@ -637,13 +637,13 @@ impl<'a> Fragment<'a> {
     /// Parse the header and validate every object header in one pass.
     pub fn parse(bytes: &'a [u8]) -> Result<Fragment<'a>, Error> {
         let [ac, fc, rest @ ..] = bytes else {
-            return Err(Error::Incomplete { needed: 2 - bytes.len() });
+            return Err(Error::Incomplete { needed: 2usize.saturating_sub(bytes.len()) });
         };
         let control = Control::from_u8(*ac);
         let function = FunctionCode::from_u8(*fc);
         let (iin, area) = if function.is_response() {
             let [i1, i2, rest @ ..] = rest else {
-                return Err(Error::Incomplete { needed: 4 - bytes.len() });
+                return Err(Error::Incomplete { needed: 4usize.saturating_sub(bytes.len()) });
             };
             (Some(Iin { iin1: *i1, iin2: *i2 }), rest)
         } else {

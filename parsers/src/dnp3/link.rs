@@ -259,7 +259,7 @@ impl Header {
             if buf.iter().zip(SYNC.iter()).any(|(a, b)| a != b) {
                 return Err(Error::BadSync);
             }
-            return Err(Error::Incomplete { needed: HEADER_LEN - buf.len() });
+            return Err(Error::Incomplete { needed: HEADER_LEN.saturating_sub(buf.len()) });
         };
         if h[field::START] != SYNC {
             return Err(Error::BadSync);
@@ -316,7 +316,7 @@ impl<'a> Frame<'a> {
     pub fn new_checked(buf: &'a [u8]) -> Result<Frame<'a>, Error> {
         let header = Header::parse(buf)?;
         let len = header.frame_len();
-        let bytes = buf.get(..len).ok_or(Error::Incomplete { needed: len - buf.len() })?;
+        let bytes = buf.get(..len).ok_or(Error::Incomplete { needed: len.saturating_sub(buf.len()) })?;
         let body = bytes.get(HEADER_LEN..).unwrap_or_default();
         for (i, block) in body.chunks(BLOCK + CRC_LEN).enumerate() {
             let Some((data, crc)) = block.split_last_chunk::<CRC_LEN>() else {
@@ -335,7 +335,7 @@ impl<'a> Frame<'a> {
     pub fn parse<'b>(buf: &[u8], out: &'b mut [u8; MAX_USER_DATA]) -> Result<(Header, &'b [u8]), Error> {
         let header = Header::parse(buf)?;
         let len = header.frame_len();
-        let bytes = buf.get(..len).ok_or(Error::Incomplete { needed: len - buf.len() })?;
+        let bytes = buf.get(..len).ok_or(Error::Incomplete { needed: len.saturating_sub(buf.len()) })?;
         let body = bytes.get(HEADER_LEN..).unwrap_or_default();
         let mut n = 0usize;
         for (i, block) in body.chunks(BLOCK + CRC_LEN).enumerate() {
