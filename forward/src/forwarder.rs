@@ -114,7 +114,7 @@ impl Forwarder {
                 .shared
                 .deadline
                 .lock()
-                .unwrap_or_else(|e| e.into_inner())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .is_none_or(|d| Instant::now() >= d)
     }
 
@@ -128,8 +128,9 @@ impl Forwarder {
 
     fn heartbeat(&self) {
         let sh = &self.shared;
-        let health: HealthSnapshot = sh.health.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let mut spool = sh.spool.lock().unwrap_or_else(|e| e.into_inner());
+        let health: HealthSnapshot =
+            sh.health.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        let mut spool = sh.spool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut drops = health.drops;
         let st = spool.stats();
         for (k, v) in [
@@ -185,14 +186,17 @@ impl Forwarder {
     /// is nothing to send yet (the caller loops).
     fn next_batch(&self) -> std::io::Result<Option<Inflight>> {
         let sh = &self.shared;
-        let mut spool = sh.spool.lock().unwrap_or_else(|e| e.into_inner());
+        let mut spool = sh.spool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(inf) = spool.inflight() {
             return Ok(Some(inf));
         }
         let avail = spool.committed_depth();
         let draining = self.stopping();
         if avail == 0 && spool.ack_pos() >= spool.committed_pos() {
-            let _ = sh.cv.wait_timeout(spool, WAIT_SLICE.saturating_mul(4)).map_err(|e| e.into_inner());
+            let _ = sh
+                .cv
+                .wait_timeout(spool, WAIT_SLICE.saturating_mul(4))
+                .map_err(std::sync::PoisonError::into_inner);
             return Ok(None);
         }
         if !draining && (avail as usize) < self.cfg.batch_max_events {
@@ -200,7 +204,7 @@ impl Forwarder {
             if age < self.cfg.batch_max_latency_ms {
                 let wait = Duration::from_millis(self.cfg.batch_max_latency_ms - age)
                     .min(WAIT_SLICE.saturating_mul(4));
-                let _ = sh.cv.wait_timeout(spool, wait).map_err(|e| e.into_inner());
+                let _ = sh.cv.wait_timeout(spool, wait).map_err(std::sync::PoisonError::into_inner);
                 return Ok(None);
             }
         }
@@ -219,7 +223,7 @@ impl Forwarder {
 
     fn build_body(&self, inf: Inflight) -> std::io::Result<(Vec<u8>, Vec<u8>, u64)> {
         let records = {
-            let mut spool = self.shared.spool.lock().unwrap_or_else(|e| e.into_inner());
+            let mut spool = self.shared.spool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             spool.read(usize::MAX, usize::MAX, Some(inf.end))?.records
         };
         let mut plain = Vec::with_capacity(records.iter().map(|r| r.payload.len() + 1).sum());
@@ -281,7 +285,7 @@ impl Forwarder {
         let c = &sh.counters;
         c.deadletter_batches.fetch_add(1, Ordering::Relaxed);
         c.deadletter_records.fetch_add(inf.count, Ordering::Relaxed);
-        let mut spool = sh.spool.lock().unwrap_or_else(|e| e.into_inner());
+        let mut spool = sh.spool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let dir = spool.dir().join("deadletter");
         let used = c.deadletter_bytes.load(Ordering::Relaxed);
         let written = if used.saturating_add(plain.len() as u64) <= DEADLETTER_MAX_BYTES {
@@ -309,7 +313,7 @@ impl Forwarder {
                     "response": body.chars().take(512).collect::<String>(), "saved": written}}
         });
         if let Err(e) = spool.ack(inf) {
-            *sh.last_error.lock().unwrap_or_else(|e| e.into_inner()) = format!("ledger: {e}");
+            *sh.last_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = format!("ledger: {e}");
         }
         if let Ok(b) = serde_json::to_vec(&alert) {
             spool.append(Class::Priority, &b);
@@ -330,7 +334,7 @@ impl Forwarder {
                 break;
             }
             if self.stopping() {
-                let spool = sh.spool.lock().unwrap_or_else(|e| e.into_inner());
+                let spool = sh.spool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 if spool.inflight().is_none() && spool.committed_depth() == 0 {
                     break;
                 }
@@ -343,7 +347,8 @@ impl Forwarder {
                 Ok(Some(i)) => i,
                 Ok(None) => continue,
                 Err(e) => {
-                    *sh.last_error.lock().unwrap_or_else(|e| e.into_inner()) = format!("spool: {e}");
+                    *sh.last_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                        format!("spool: {e}");
                     self.sleep(backoff);
                     continue;
                 }
@@ -352,7 +357,8 @@ impl Forwarder {
                 match self.build_body(inf) {
                     Ok((gz, plain, n)) => cached = Some((inf.seq, gz, plain, n)),
                     Err(e) => {
-                        *sh.last_error.lock().unwrap_or_else(|e| e.into_inner()) = format!("spool read: {e}");
+                        *sh.last_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                            format!("spool read: {e}");
                         self.sleep(backoff);
                         continue;
                     }
@@ -363,9 +369,10 @@ impl Forwarder {
             match self.post(inf.seq, *n, gz) {
                 Outcome::Acked(ack) => {
                     let c = &sh.counters;
-                    let mut spool = sh.spool.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut spool = sh.spool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     if let Err(e) = spool.ack(inf) {
-                        *sh.last_error.lock().unwrap_or_else(|e| e.into_inner()) = format!("ledger: {e}");
+                        *sh.last_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                            format!("ledger: {e}");
                         drop(spool);
                         self.sleep(backoff);
                         continue;
@@ -383,14 +390,14 @@ impl Forwarder {
                 }
                 Outcome::Retry { reason, after } => {
                     sh.counters.retries.fetch_add(1, Ordering::Relaxed);
-                    *sh.last_error.lock().unwrap_or_else(|e| e.into_inner()) = reason;
+                    *sh.last_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = reason;
                     let j = self.jitter(backoff);
                     let d = after.map_or(j, |a| a.min(max_backoff).max(j));
                     self.sleep(d);
                     backoff = (backoff * 2).min(max_backoff);
                 }
                 Outcome::Permanent { status, body } => {
-                    *sh.last_error.lock().unwrap_or_else(|e| e.into_inner()) =
+                    *sh.last_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
                         format!("HTTP {status} (batch dead-lettered): {body}");
                     let plain = plain.clone();
                     self.dead_letter(inf, &plain, status, &body);

@@ -20,6 +20,8 @@
 //! - The in-flight batch is persisted before it is sent; a resend after a crash
 //!   carries the same records under the same sequence number.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod config;
 pub mod forwarder;
 pub mod privacy;
@@ -179,7 +181,7 @@ impl Delivery {
     }
 
     fn spool(&self) -> std::sync::MutexGuard<'_, Spool> {
-        self.shared.spool.lock().unwrap_or_else(|e| e.into_inner())
+        self.shared.spool.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Appends one serialized EVE record (one JSON object, no trailing newline).
@@ -197,15 +199,15 @@ impl Delivery {
             Ok(true) => self.shared.cv.notify_all(),
             Ok(false) => {}
             Err(e) => {
-                *self.shared.last_error.lock().unwrap_or_else(|e| e.into_inner()) =
-                    format!("spool commit: {e}")
+                *self.shared.last_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    format!("spool commit: {e}");
             }
         }
     }
 
     /// Latest pipeline counters, used in heartbeats.
     pub fn update_health(&self, h: HealthSnapshot) {
-        *self.shared.health.lock().unwrap_or_else(|e| e.into_inner()) = h;
+        *self.shared.health.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = h;
     }
 
     /// Spool/forwarder counters for the sensor's stats event.
@@ -235,14 +237,15 @@ impl Delivery {
                 "deadletter_discarded": l(&c.deadletter_discarded),
                 "heartbeats": l(&c.heartbeats),
                 "last_send_ok_ms": l(&c.last_send_ok_ms),
-                "last_error": self.shared.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+                "last_error": self.shared.last_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone(),
             }
         })
     }
 
     fn stop(&mut self, drain: Duration) {
         self.commit();
-        *self.shared.deadline.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now() + drain);
+        *self.shared.deadline.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some(Instant::now() + drain);
         self.shared.stop.store(true, Ordering::Release);
         self.shared.cv.notify_all();
         if let Some(t) = self.thread.take() {

@@ -245,8 +245,7 @@ fn scan_segment(path: &Path, id: u64, count_from: u64) -> io::Result<Scan> {
         _ => return Ok(scan),
     }
     let mut off = SEGMENT_HEADER as usize;
-    loop {
-        let Some(raw) = data.get(off..off.saturating_add(RECORD_HEADER)) else { break };
+    while let Some(raw) = data.get(off..off.saturating_add(RECORD_HEADER)) {
         let Some(hdr) = record::parse_record_header(raw) else { break };
         let pstart = off + RECORD_HEADER;
         let Some(payload) = data.get(pstart..pstart.saturating_add(hdr.len)) else { break };

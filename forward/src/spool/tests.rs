@@ -135,7 +135,7 @@ fn corrupt_sealed_segment_is_skipped_and_counted() {
     // Flip a payload byte of the 3rd record in the first segment.
     let first = seg_path(d.path(), 1);
     let mut data = fs::read(&first).unwrap();
-    let r0 = (RECORD_HEADER + rec(0).len()) as usize;
+    let r0 = RECORD_HEADER + rec(0).len();
     let at = SEGMENT_HEADER as usize + 2 * r0 + RECORD_HEADER + 3;
     data[at] ^= 0x01;
     fs::write(&first, &data).unwrap();
