@@ -96,8 +96,8 @@ pub mod dns {
     /// Largest DNS message: what the two-octet TCP length prefix can say
     /// (RFC 1035 §4.2.2); also above the largest UDP payload (65 507).
     pub const MAX_MESSAGE_LEN: usize = 65_535;
-    /// DNS-over-TCP resynchronisation after a gap: the most questions a
-    /// probed header may announce (RFC 9619: QDCOUNT is 0 or 1 for
-    /// QUERY/NOTIFY/UPDATE in practice).
-    pub const RESYNC_MAX_QDCOUNT: u16 = 1;
+    /// DNS-over-TCP resynchronisation after a gap: the question count a
+    /// probed header must announce (RFC 9619: QDCOUNT is 1 in practice; a
+    /// header with another count is not trusted as a message boundary).
+    pub const RESYNC_QDCOUNT: u16 = 1;
 }

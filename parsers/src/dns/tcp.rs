@@ -5,15 +5,16 @@
 //! length below the 12-octet header) the framer no longer trusts the next
 //! length field. It *probes* each offset in turn: the length must cover a
 //! header, the header must be plausible (assigned opcode, Z clear, at most
-//! [`RESYNC_MAX_QDCOUNT`] questions, counts that fit the length), and once
+//! [`RESYNC_QDCOUNT`] questions, counts that fit the length), and once
 //! the whole candidate is there [`Message::parse`] must find no anomaly at
 //! all. A failed probe discards one octet. The first accepted message puts
 //! the framer back in sync. Every decision depends only on octets it waited
 //! for, so the result does not depend on how the stream was split.
 
+use super::Anomalies;
 use super::header::{HEADER_LEN, Header, Opcode};
 use super::message::Message;
-use crate::limits::dns::RESYNC_MAX_QDCOUNT;
+use crate::limits::dns::RESYNC_QDCOUNT;
 use crate::stream::{FrameStep, StreamFramer};
 use nom::number::streaming::be_u16;
 
@@ -71,7 +72,7 @@ fn plausible_header(h: &Header, len: usize) -> bool {
     let min = usize::from(h.qdcount()) * MIN_QUESTION + rrs * MIN_RR;
     !matches!(h.opcode(), Opcode::Unknown(_))
         && !h.z()
-        && h.qdcount() <= RESYNC_MAX_QDCOUNT
+        && h.qdcount() == RESYNC_QDCOUNT
         && min <= len - HEADER_LEN
 }
 
@@ -95,13 +96,15 @@ impl StreamFramer for TcpFramer {
             if !plausible_header(&h, len) {
                 return resync;
             }
-            let Some(body) = buf.get(PREFIX_LEN..total) else {
-                return FrameStep::Incomplete { needed: total - buf.len() };
-            };
-            return match Message::parse(body) {
-                Ok(m) if m.anomalies().is_empty() => {
+            let avail = buf.get(PREFIX_LEN..total.min(buf.len())).unwrap_or_default();
+            let complete = avail.len() == len;
+            return match Message::parse(avail).map(|m| m.anomalies()) {
+                Ok(a) if a.is_empty() && complete => {
                     self.probing = false;
-                    FrameStep::Frame { frame: body, consumed: total }
+                    FrameStep::Frame { frame: avail, consumed: total }
+                }
+                Ok(a) if a == Anomalies::TRUNCATED && !complete => {
+                    FrameStep::Incomplete { needed: total - buf.len() }
                 }
                 _ => resync,
             };
