@@ -8,14 +8,16 @@
 //! Principal types:
 //! * [`DnsObservation`] — one DNS query or response as the app layer saw it.
 //! * [`DetectConfig`] — the `[detect]` section of the sensor configuration.
-//! * `dns_exfil::DnsExfilDetector` — streaming DNS tunnelling/exfiltration
+//! * [`DnsExfilDetector`] — streaming DNS tunnelling/exfiltration
 //!   detector (see `docs/DETECTION.md`).
 
 use centinela_events::Timestamp;
 use std::net::IpAddr;
 
 pub mod config;
-pub use config::DetectConfig;
+pub mod dns_exfil;
+pub use config::{DetectConfig, DnsExfilConfig};
+pub use dns_exfil::DnsExfilDetector;
 
 /// One DNS message, reduced to what detectors need. Built by the app layer
 /// (the only allocation is the name, made when the DNS event is built anyway).
