@@ -550,6 +550,10 @@ pub const fn object_kind(group: u8, variation: u8) -> Option<Kind> {
         }
         (102, 1) => Some(Kind::Raw(1)),
         (110..=113, 1..=255) => Some(Kind::Octets(variation)),
+        // SAv5: v3 aggressive mode request (CSQ u32, user u16) and v4 session
+        // key status request (user u16) are fixed and sent with 0x07.
+        (120, 3) => Some(Kind::Raw(6)),
+        (120, 4) => Some(Kind::Raw(2)),
         (120, 1..=15) => Some(Kind::Variable),
         (121, 1) | (122, 1) => Some(Kind::Raw(7)),
         (122, 2) => Some(Kind::Raw(13)),

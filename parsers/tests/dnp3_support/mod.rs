@@ -31,7 +31,7 @@ pub fn frames_for_fragment(fragment: &[u8], seq: u8, from_master: bool, max: usi
         .map(|(i, c)| {
             let th = (if i == 0 { 0x40 } else { 0 })
                 | (if i + 1 == n { 0x80 } else { 0 })
-                | ((seq + i as u8) & 0x3f);
+                | (seq.wrapping_add(i as u8) & 0x3f);
             let mut ud = vec![th];
             ud.extend_from_slice(c);
             frame(ctrl, if from_master { 10 } else { 1 }, if from_master { 1 } else { 10 }, &ud)
