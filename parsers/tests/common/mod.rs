@@ -60,7 +60,10 @@ pub fn read_packets(path: &Path) -> Vec<Packet> {
                             Block::InterfaceDescription(idb) => if_linktypes.push(idb.linktype),
                             Block::EnhancedPacket(epb) => {
                                 frame += 1;
-                                let lt = if_linktypes.get(epb.if_id as usize).copied().unwrap_or(Linktype::ETHERNET);
+                                let lt = if_linktypes
+                                    .get(epb.if_id as usize)
+                                    .copied()
+                                    .unwrap_or(Linktype::ETHERNET);
                                 let len = (epb.caplen as usize).min(epb.data.len());
                                 out.push(Packet { frame, data: epb.data[..len].to_vec(), linktype: lt });
                             }
@@ -119,11 +122,15 @@ pub fn transport(p: &Packet) -> Option<Transport<'_>> {
         }
         _ => return None,
     };
-    let fragmented = sliced.net.as_ref().map(|n| match n {
-        etherparse::LaxNetSlice::Ipv4(v4) => v4.header().is_fragmenting_payload(),
-        etherparse::LaxNetSlice::Ipv6(v6) => v6.payload().fragmented,
-        _ => false,
-    }).unwrap_or(false);
+    let fragmented = sliced
+        .net
+        .as_ref()
+        .map(|n| match n {
+            etherparse::LaxNetSlice::Ipv4(v4) => v4.header().is_fragmenting_payload(),
+            etherparse::LaxNetSlice::Ipv6(v6) => v6.payload().fragmented,
+            _ => false,
+        })
+        .unwrap_or(false);
     match sliced.transport? {
         TransportSlice::Tcp(t) => Some(Transport {
             tcp: true,
@@ -219,7 +226,13 @@ pub struct Agreement {
 
 impl Agreement {
     /// Record one comparison of `field`.
-    pub fn check(&mut self, field: &str, ours: impl std::fmt::Debug, theirs: impl std::fmt::Debug, ctx: &str) {
+    pub fn check(
+        &mut self,
+        field: &str,
+        ours: impl std::fmt::Debug,
+        theirs: impl std::fmt::Debug,
+        ctx: &str,
+    ) {
         let (a, b) = (format!("{ours:?}"), format!("{theirs:?}"));
         let e = self.fields.entry(field.to_string()).or_default();
         e.0 += 1;
@@ -239,7 +252,10 @@ impl Agreement {
     pub fn print(&self, title: &str) {
         eprintln!("== {title}: per-field agreement with tshark");
         for (f, (n, a)) in &self.fields {
-            eprintln!("  {f:<32} {a:>8}/{n:<8} {:>7.3}%", if *n == 0 { 100.0 } else { *a as f64 * 100.0 / *n as f64 });
+            eprintln!(
+                "  {f:<32} {a:>8}/{n:<8} {:>7.3}%",
+                if *n == 0 { 100.0 } else { *a as f64 * 100.0 / *n as f64 }
+            );
         }
         for d in self.disagreements.iter().take(40) {
             eprintln!("  DISAGREE {d}");
