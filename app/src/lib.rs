@@ -14,7 +14,19 @@
 //!   [`AppFlowState::on_stream_data`], [`AppFlowState::on_gap`],
 //!   [`AppFlowState::on_datagram`] and [`AppFlowState::on_close`];
 //! * everything produced goes into an [`AppOutput`]: events, DNS
-//!   observations for the detectors, counters.
+//!   observations for the detectors, counters ([`AppStats`]).
+//!
+//! Inside, each protocol has one module (`modbus`, `dnp3`, `dns`) holding its
+//! per-flow state: per-direction [`streambuf`] leftover buffers in front of
+//! the parser's sans-IO framers, bounded transaction queues, and the record
+//! builders. Shared pieces: [`limit`] (per-flow rate limiting of records and
+//! folding of repeated anomalies, in packet time), [`record`] (EVE headers,
+//! anomaly emission) and [`stats`].
+//!
+//! Architecture invariants: no I/O, no clock (time is `PacketCtx::ts`), no
+//! panics on any input, every buffer and queue capped by a named constant or
+//! a validated config value; allocation happens only when a record is built
+//! (and once per flow direction for a leftover buffer).
 
 use centinela_detect::DnsObservation;
 use centinela_events::{Event, Timestamp};
@@ -22,7 +34,22 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub mod config;
+mod detect;
+mod dnp3;
+mod dns;
+mod limit;
+mod modbus;
+mod record;
+mod stats;
+mod streambuf;
+
 pub use config::AppConfig;
+pub use detect::{CONFIDENCE_PORT, Confidence, Decision, PROBE_MAX_PACKETS, detect_protocol};
+pub use dnp3::DNP3_MAX_POINTS_PER_RECORD;
+pub use dns::{DNS_MAX_ANSWER_ADDRS, DNS_MAX_RECORDS_PER_SECTION, DNS_TCP_LEFTOVER_CAP};
+pub use limit::{MAX_ANOMALY_NAMES_PER_FLOW, MAX_RATE_KEYS_PER_FLOW};
+pub use modbus::MODBUS_LEFTOVER_CAP;
+pub use stats::{AppStats, ProtoStats};
 
 /// Which way a packet or byte run travels within its flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -101,4 +128,142 @@ pub struct AppOutput {
     pub events: Vec<Event>,
     /// DNS messages for the detectors.
     pub dns: Vec<DnsObservation>,
+    /// Counters (accumulate; the worker does not clear them).
+    pub stats: AppStats,
+}
+
+/// Per-flow application-layer state: created once the flow's protocol is
+/// decided, fed by the flow layer, dropped with the flow.
+#[derive(Debug)]
+pub struct AppFlowState {
+    cfg: record::FlowCfg,
+    common: record::FlowCommon,
+    inner: Inner,
+    counted: bool,
+}
+
+#[derive(Debug)]
+enum Inner {
+    Modbus(Box<modbus::ModbusState>),
+    Dnp3(Box<dnp3::Dnp3State>),
+    Dns(Box<dns::DnsState>),
+}
+
+impl AppFlowState {
+    /// State for a flow of protocol `proto` over `l4`.
+    pub fn new(proto: AppProto, l4: L4, cfg: &AppConfig) -> Self {
+        let inner = match proto {
+            AppProto::Modbus => Inner::Modbus(Box::new(modbus::ModbusState::new(l4, cfg))),
+            AppProto::Dnp3 => Inner::Dnp3(Box::new(dnp3::Dnp3State::new(l4, cfg))),
+            AppProto::Dns => Inner::Dns(Box::new(dns::DnsState::new(l4))),
+        };
+        Self { cfg: record::FlowCfg::from(cfg), common: record::FlowCommon::default(), inner, counted: false }
+    }
+
+    /// The flow's application protocol.
+    pub fn proto(&self) -> AppProto {
+        match self.inner {
+            Inner::Modbus(_) => AppProto::Modbus,
+            Inner::Dnp3(_) => AppProto::Dnp3,
+            Inner::Dns(_) => AppProto::Dns,
+        }
+    }
+
+    fn sink<'a>(
+        &'a mut self,
+        pkt: &'a PacketCtx,
+        flow: &'a FlowInfo,
+        out: &'a mut AppOutput,
+    ) -> (record::Sink<'a>, &'a mut Inner) {
+        let proto = match self.inner {
+            Inner::Modbus(_) => AppProto::Modbus,
+            Inner::Dnp3(_) => AppProto::Dnp3,
+            Inner::Dns(_) => AppProto::Dns,
+        };
+        if !self.counted {
+            self.counted = true;
+            out.stats.proto_mut(proto).flows += 1;
+        }
+        let sink = record::Sink { out, flow, pkt, cfg: &self.cfg, common: &mut self.common, proto };
+        (sink, &mut self.inner)
+    }
+
+    /// New in-order TCP bytes of one direction (each byte delivered exactly
+    /// once by the reassembler).
+    pub fn on_stream_data(
+        &mut self,
+        dir: Direction,
+        data: &[u8],
+        pkt: &PacketCtx,
+        flow: &FlowInfo,
+        out: &mut AppOutput,
+    ) {
+        if data.is_empty() {
+            return;
+        }
+        let (mut sink, inner) = self.sink(pkt, flow, out);
+        match inner {
+            Inner::Modbus(s) => s.on_stream(dir, data, &mut sink),
+            Inner::Dnp3(s) => s.on_stream(dir, data, &mut sink),
+            Inner::Dns(s) => s.on_stream(dir, data, &mut sink),
+        }
+    }
+
+    /// `lost` bytes of this direction will never arrive (gap): framers
+    /// resync.
+    pub fn on_gap(
+        &mut self,
+        dir: Direction,
+        lost: u64,
+        pkt: &PacketCtx,
+        flow: &FlowInfo,
+        out: &mut AppOutput,
+    ) {
+        let (mut sink, inner) = self.sink(pkt, flow, out);
+        sink.out.stats.proto_mut(sink.proto).gaps += 1;
+        match inner {
+            Inner::Modbus(s) => s.on_gap(dir, lost, &mut sink),
+            Inner::Dnp3(s) => s.on_gap(dir, lost, &mut sink),
+            Inner::Dns(s) => s.on_gap(dir, lost, &mut sink),
+        }
+    }
+
+    /// One UDP datagram payload.
+    pub fn on_datagram(
+        &mut self,
+        dir: Direction,
+        payload: &[u8],
+        pkt: &PacketCtx,
+        flow: &FlowInfo,
+        out: &mut AppOutput,
+    ) {
+        let (mut sink, inner) = self.sink(pkt, flow, out);
+        match inner {
+            Inner::Modbus(s) => s.on_datagram(dir, payload, &mut sink),
+            Inner::Dnp3(s) => s.on_datagram(dir, payload, &mut sink),
+            Inner::Dns(s) => s.on_datagram(dir, payload, &mut sink),
+        }
+    }
+
+    /// The flow ends (FIN/RST/timeout/eviction/shutdown): flush pending
+    /// transactions as records (unanswered requests) and folded anomalies.
+    pub fn on_close(&mut self, pkt: &PacketCtx, flow: &FlowInfo, out: &mut AppOutput) {
+        let (mut sink, inner) = self.sink(pkt, flow, out);
+        match inner {
+            Inner::Modbus(s) => s.on_close(&mut sink),
+            Inner::Dnp3(s) => s.on_close(&mut sink),
+            Inner::Dns(s) => s.on_close(&mut sink),
+        }
+        sink.flush_folded_anomalies();
+    }
+
+    /// Bytes held (buffers + queued transactions + limiter tables).
+    pub fn memory(&self) -> usize {
+        let inner = match &self.inner {
+            Inner::Modbus(s) => s.memory(),
+            Inner::Dnp3(s) => s.memory(),
+            Inner::Dns(s) => s.memory(),
+        };
+        core::mem::size_of::<Self>() + inner + self.common.anomalies.memory() + self.common.records.memory()
+    }
 }

@@ -1,0 +1,187 @@
+//! Building EVE records: headers from the flow and packet, anomaly records
+//! through the per-flow anomaly limiter, protocol records through the record
+//! limiter. Allocation happens here and only here (when a record is built).
+
+use crate::limit::{AnomalyLimiter, RateVerdict, RecordLimiter};
+use crate::{AppConfig, AppOutput, AppProto, Direction, FlowInfo, L4, PacketCtx};
+use centinela_events::{Anomaly, Event, EventBody};
+use serde_json::Value;
+
+/// The configuration values a flow needs, copied out of [`AppConfig`] when
+/// the flow starts (no allocation per flow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FlowCfg {
+    pub(crate) log_all: bool,
+    pub(crate) rate_limit_window_s: u64,
+    pub(crate) rate_limit_max_identical: u32,
+    pub(crate) anomaly_max_per_window: u32,
+}
+
+impl From<&AppConfig> for FlowCfg {
+    fn from(c: &AppConfig) -> Self {
+        Self {
+            log_all: c.log_all,
+            rate_limit_window_s: c.rate_limit_window_s,
+            rate_limit_max_identical: c.rate_limit_max_identical,
+            anomaly_max_per_window: c.anomaly_max_per_window,
+        }
+    }
+}
+
+/// Per-flow state shared by every protocol: limiters and the transaction
+/// counter (Suricata's per-flow `tx_id`, 1-based in records).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FlowCommon {
+    pub(crate) anomalies: AnomalyLimiter,
+    pub(crate) records: RecordLimiter,
+    pub(crate) next_tx: u64,
+}
+
+/// Everything a protocol handler needs to emit records for one call.
+#[derive(Debug)]
+pub(crate) struct Sink<'a> {
+    pub(crate) out: &'a mut AppOutput,
+    pub(crate) flow: &'a FlowInfo,
+    pub(crate) pkt: &'a PacketCtx,
+    pub(crate) cfg: &'a FlowCfg,
+    pub(crate) common: &'a mut FlowCommon,
+    pub(crate) proto: AppProto,
+}
+
+/// The EVE header of a record about `flow`, sent by the `dir` side.
+pub(crate) fn header(
+    flow: &FlowInfo,
+    pkt: &PacketCtx,
+    app: Option<AppProto>,
+    dir: Direction,
+    body: EventBody,
+) -> Event {
+    let (src, dst) = match dir {
+        Direction::ToServer => (flow.client, flow.server),
+        Direction::ToClient => (flow.server, flow.client),
+    };
+    Event {
+        timestamp: pkt.ts,
+        flow_id: Some(flow.flow_id),
+        in_iface: flow.in_iface.as_deref().map(str::to_string),
+        pcap_cnt: pkt.pcap_cnt,
+        src_ip: Some(src.ip()),
+        src_port: Some(src.port()),
+        dest_ip: Some(dst.ip()),
+        dest_port: Some(dst.port()),
+        proto: Some(match flow.l4 {
+            L4::Tcp => "TCP".to_string(),
+            L4::Udp => "UDP".to_string(),
+        }),
+        app_proto: app.map(|p| p.as_str().to_string()),
+        vlan: flow.vlan.clone(),
+        community_id: Some(flow.community_id.clone()),
+        host: None,
+        body,
+    }
+}
+
+impl Sink<'_> {
+    /// Next per-flow transaction id.
+    pub(crate) fn next_tx(&mut self) -> u64 {
+        self.common.next_tx = self.common.next_tx.saturating_add(1);
+        self.common.next_tx
+    }
+
+    /// One occurrence of the anomaly `name` (a stable `proto.event` name),
+    /// raised by `dir`'s side. Counted always; logged, or folded into a
+    /// later counted record by the per-flow anomaly limiter.
+    pub(crate) fn anomaly(&mut self, dir: Direction, name: &'static str, detail: Option<Value>) {
+        self.out.stats.count_anomaly(name);
+        let v = self.common.anomalies.check(
+            name,
+            self.pkt.ts,
+            self.cfg.rate_limit_window_s,
+            self.cfg.anomaly_max_per_window,
+        );
+        if v.flush_folded > 0 {
+            self.push_anomaly(dir, name, v.flush_folded, Some(folded_detail(self.cfg)));
+        }
+        if v.log {
+            self.push_anomaly(dir, name, 1, detail);
+        } else {
+            self.out.stats.anomalies_folded += 1;
+        }
+    }
+
+    /// Log every folded anomaly count (flow end).
+    pub(crate) fn flush_folded_anomalies(&mut self) {
+        let pending: Vec<(&'static str, u64)> = self.common.anomalies.drain_folded().collect();
+        for (name, n) in pending {
+            self.push_anomaly(Direction::ToServer, name, n, Some(folded_detail(self.cfg)));
+        }
+    }
+
+    fn push_anomaly(&mut self, dir: Direction, name: &'static str, count: u64, detail: Option<Value>) {
+        let anomaly = Anomaly {
+            kind: "applayer".to_string(),
+            event: name.to_string(),
+            layer: Some("proto_parser".to_string()),
+            app_proto: Some(self.proto.as_str().to_string()),
+            count,
+            detail,
+        };
+        let ev = header(self.flow, self.pkt, Some(self.proto), dir, EventBody::Anomaly { anomaly });
+        self.out.events.push(ev);
+    }
+
+    /// Ask the record limiter about a record with `key`; `None` means drop
+    /// (counted), `Some(n)` means log it, `n` identical records having been
+    /// suppressed since the last one. `bypass` (records carrying an
+    /// exception or anomaly flags) always logs.
+    pub(crate) fn rate(&mut self, key: u64, bypass: bool) -> Option<u64> {
+        if self.cfg.log_all || bypass {
+            return Some(0);
+        }
+        match self.common.records.check(
+            key,
+            self.pkt.ts,
+            self.cfg.rate_limit_window_s,
+            self.cfg.rate_limit_max_identical,
+        ) {
+            RateVerdict::Log { suppressed } => Some(suppressed),
+            RateVerdict::Suppress => {
+                self.out.stats.proto_mut(self.proto).records_rate_limited += 1;
+                None
+            }
+        }
+    }
+
+    /// Push a protocol record whose body is already built.
+    pub(crate) fn record(&mut self, dir: Direction, body: EventBody) {
+        self.out.stats.proto_mut(self.proto).records += 1;
+        let ev = header(self.flow, self.pkt, Some(self.proto), dir, body);
+        self.out.events.push(ev);
+    }
+}
+
+fn folded_detail(cfg: &FlowCfg) -> Value {
+    serde_json::json!({"folded": true, "window_s": cfg.rate_limit_window_s})
+}
+
+/// Lower-case hex of `bytes` (used for raw `data` fields).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_encodes() {
+        assert_eq!(hex(&[0x00, 0xab, 0x10]), "00ab10");
+        assert_eq!(hex(&[]), "");
+    }
+}
