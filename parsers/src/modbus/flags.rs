@@ -77,6 +77,12 @@ impl Flags {
         Flags(bits)
     }
 
+    /// The union of two sets (usable in `const`).
+    #[must_use]
+    pub const fn union(self, other: Flags) -> Self {
+        Flags(self.0 | other.0)
+    }
+
     /// True when no flag is set.
     #[must_use]
     pub const fn is_empty(self) -> bool {

@@ -6,11 +6,15 @@
 //!   [`gap`](StreamFramer::gap) or an impossible length it scans forward for a
 //!   *plausible MBAP header* — protocol id 0, length 2..=254 and a known-ish
 //!   function code (public, user-defined or reserved, with or without the
-//!   exception bit) — discarding the bytes before it in one step.
+//!   exception bit) whose ADU ends where the buffered bytes end or is followed
+//!   by another plausible header — discarding the bytes before it in one step.
 //! * [`RtuFramer`] frames by function-specific length and accepts a frame only
-//!   if its CRC matches; on a bad CRC or after a gap it slides forward one
-//!   offset at a time (bounded by [`RTU_RESYNC_WINDOW`] offsets per call) to
-//!   the next offset where a whole CRC-valid frame starts.
+//!   if its CRC matches; on a bad CRC or after a gap it slides forward (at
+//!   most [`RTU_RESYNC_WINDOW`] offsets per call) to the first offset where a
+//!   whole CRC-valid frame starts.
+//! * While resynchronising, both prefer a *confirmed* candidate later in the
+//!   buffer over an earlier one that still needs bytes; only when none is
+//!   confirmed do they wait on the first unconfirmed one.
 //!
 //! Both never allocate, never loop unboundedly, and consume ≥ 1 byte on every
 //! step that is not `Incomplete`.
@@ -18,7 +22,7 @@
 use super::mbap::MIN_ADU_LEN;
 use super::pdu::EXCEPTION_BIT;
 use super::rtu;
-use super::{Direction, Error, FunctionCode, Invalid};
+use super::{Direction, Error, Flags, FunctionCode, Invalid, Pdu};
 use crate::limits::modbus as lim;
 use crate::stream::{FrameStep, StreamFramer};
 use nom::Parser;
@@ -52,6 +56,79 @@ pub fn plausible_mbap_header(buf: &[u8]) -> bool {
     let pid = u16::from_be_bytes([h[2], h[3]]);
     let len = u16::from_be_bytes([h[4], h[5]]);
     pid == 0 && (lim::MBAP_MIN_LENGTH..=lim::MBAP_MAX_LENGTH).contains(&len) && plausible_function(h[7])
+}
+
+/// Drop the bytes before a resync candidate.
+fn discard_to<'a>(off: usize) -> FrameStep<'a, Error> {
+    FrameStep::Discard { consumed: off, error: Error::Invalid(Invalid::NoSync) }
+}
+
+/// End of a resync scan that confirmed no frame: wait for the first candidate
+/// that needs more bytes (dropping what precedes it), or drop the window.
+/// A confirmed frame later in the buffer is preferred over an unconfirmed
+/// one earlier, so garbage that merely *might* be a long frame does not hold
+/// back the real frames behind it.
+fn resync_pending<'a>(pending: Option<(usize, usize)>, window: usize) -> FrameStep<'a, Error> {
+    match pending {
+        Some((0, needed)) => FrameStep::Incomplete { needed },
+        Some((off, _)) => discard_to(off),
+        None => discard_to(window),
+    }
+}
+
+/// True when the (possibly short) `bytes` could be the start of a plausible
+/// MBAP header: the protocol id, length and function code bytes present agree.
+fn plausible_prefix(bytes: &[u8]) -> bool {
+    let b = |i: usize| bytes.get(i).copied();
+    let pid_ok = b(2).is_none_or(|x| x == 0) && b(3).is_none_or(|x| x == 0);
+    let len_ok = match (b(4), b(5)) {
+        (Some(hi), Some(lo)) => {
+            (lim::MBAP_MIN_LENGTH..=lim::MBAP_MAX_LENGTH).contains(&u16::from_be_bytes([hi, lo]))
+        }
+        (Some(hi), None) => hi == 0,
+        _ => true,
+    };
+    let fc_ok = b(lim::MBAP_HEADER_LEN).is_none_or(plausible_function);
+    pid_ok && len_ok && fc_ok
+}
+
+enum Candidate {
+    /// No header starts here.
+    No,
+    /// A plausible header whose ADU is confirmed by what follows it.
+    Yes,
+    /// A plausible header, but the bytes that would confirm it have not
+    /// arrived yet.
+    Undecided { needed: usize },
+}
+
+/// Resync test: a plausible header whose whole ADU is buffered, whose PDU
+/// fits its function's layout (as a request or a response), and which either
+/// ends exactly where the buffered bytes end (the usual one-ADU-per-segment
+/// case) or is followed by the (possibly partial) start of another plausible
+/// header. Register data that happens to look like a header rarely passes
+/// all three.
+fn resync_candidate(rest: &[u8]) -> Candidate {
+    if !plausible_mbap_header(rest) {
+        return Candidate::No;
+    }
+    let end = lim::MBAP_HEADER_LEN - 1 + usize::from(u16::from_be_bytes([rest[4], rest[5]]));
+    let (Some(adu), Some(next)) = (rest.get(..end), rest.get(end..)) else {
+        return Candidate::Undecided { needed: end - rest.len() };
+    };
+    if !pdu_fits(&adu[lim::MBAP_HEADER_LEN..]) || !(next.is_empty() || plausible_prefix(next)) {
+        return Candidate::No;
+    }
+    Candidate::Yes
+}
+
+/// True when `pdu` decodes, as a request or as a response, without a
+/// length-related anomaly (functions without a layout always fit).
+fn pdu_fits(pdu: &[u8]) -> bool {
+    const LENGTH_FLAGS: Flags = Flags::INVALID_LENGTH.union(Flags::BYTE_COUNT_MISMATCH);
+    [Direction::Request, Direction::Response]
+        .into_iter()
+        .any(|d| Pdu::parse(pdu, d).is_ok_and(|p| !p.flags.intersects(LENGTH_FLAGS)))
 }
 
 /// Framer for MBAP (Modbus/TCP) byte streams: one frame = one whole ADU
@@ -121,25 +198,31 @@ impl StreamFramer for MbapFramer {
             return self.frame_synced(buf);
         }
         let window = buf.len().min(lim::MBAP_RESYNC_WINDOW);
+        let mut pending = None;
         for off in 0..window {
             let rest = &buf[off..];
-            if rest.len() < MBAP_PROBE_LEN {
-                // A header may start here: keep these bytes.
-                return if off == 0 {
-                    FrameStep::Incomplete { needed: MBAP_PROBE_LEN - rest.len() }
+            let candidate = if rest.len() < MBAP_PROBE_LEN {
+                if plausible_prefix(rest) {
+                    Candidate::Undecided { needed: MBAP_PROBE_LEN - rest.len() }
                 } else {
-                    FrameStep::Discard { consumed: off, error: Error::Invalid(Invalid::NoSync) }
-                };
-            }
-            if plausible_mbap_header(rest) {
-                if off == 0 {
+                    Candidate::No
+                }
+            } else {
+                resync_candidate(rest)
+            };
+            match candidate {
+                Candidate::No => {}
+                Candidate::Yes if off == 0 => {
                     self.synced = true;
                     return self.frame_synced(buf);
                 }
-                return FrameStep::Discard { consumed: off, error: Error::Invalid(Invalid::NoSync) };
+                Candidate::Yes => return discard_to(off),
+                Candidate::Undecided { needed } => {
+                    pending.get_or_insert((off, needed));
+                }
             }
         }
-        FrameStep::Discard { consumed: window, error: Error::Invalid(Invalid::NoSync) }
+        resync_pending(pending, window)
     }
 
     fn gap(&mut self) {
@@ -190,20 +273,21 @@ impl StreamFramer for RtuFramer {
             };
         }
         let window = buf.len().min(RTU_RESYNC_WINDOW);
+        let mut pending = None;
         for off in 0..window {
             match rtu::frame_at(&buf[off..], self.direction, CHECK_CRC) {
                 Ok(t) if off == 0 => {
                     self.synced = true;
                     return FrameStep::Frame { frame: &buf[..t], consumed: t };
                 }
-                Err(Error::Incomplete { needed }) if off == 0 => return FrameStep::Incomplete { needed },
-                Ok(_) | Err(Error::Incomplete { .. }) => {
-                    return FrameStep::Discard { consumed: off, error: Error::Invalid(Invalid::NoSync) };
+                Ok(_) => return discard_to(off),
+                Err(Error::Incomplete { needed }) => {
+                    pending.get_or_insert((off, needed));
                 }
                 Err(Error::Invalid(_)) => {}
             }
         }
-        FrameStep::Discard { consumed: window, error: Error::Invalid(Invalid::NoSync) }
+        resync_pending(pending, window)
     }
 
     fn gap(&mut self) {
