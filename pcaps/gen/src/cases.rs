@@ -11,6 +11,7 @@ use crate::proto::dns::{self, Rdata, Record};
 use crate::proto::modbus::{self, Request, Response};
 use crate::scenario::{Channel, Host, Scenario, TcpSession};
 
+mod edge;
 pub(crate) mod normal;
 
 /// One committed case.
@@ -43,6 +44,13 @@ pub const CASES: &[Case] = &[
     normal::DNP3_UDP_POLLING,
     normal::DNS_NORMAL,
     normal::MODBUS_RTU_OVER_TCP,
+    edge::MODBUS_MALFORMED,
+    edge::DNP3_BAD_CRC,
+    edge::TCP_AWKWARD_SPLITS,
+    edge::TCP_OUT_OF_ORDER_RETRANS,
+    edge::IPV4_FRAGMENTS,
+    edge::VLAN_QINQ,
+    edge::IPV6,
 ];
 
 /// The case called `name`.
@@ -150,6 +158,13 @@ impl ModbusLink {
     /// Connects `client` to `server:502` with a handshake.
     pub fn connect(sc: &mut Scenario, client: &Host, server: &Host, unit: u8) -> Self {
         let s = TcpSession::connect(sc, client, server, modbus::PORT);
+        let tid = sc.rng.below(100) as u16;
+        Self { ch: Channel::Tcp(s), unit, tid }
+    }
+
+    /// Connects from a chosen client port.
+    pub fn connect_from(sc: &mut Scenario, client: &Host, cport: u16, server: &Host, unit: u8) -> Self {
+        let s = TcpSession::connect_from(sc, client, cport, server, modbus::PORT);
         let tid = sc.rng.below(100) as u16;
         Self { ch: Channel::Tcp(s), unit, tid }
     }
