@@ -1,27 +1,693 @@
-//! DNP3 per-flow state (being written).
+//! DNP3 per-flow state: link framing (TCP stream framer behind a leftover
+//! buffer, or the frames of each UDP datagram), one transport assembler per
+//! direction (`[app.dnp3] reassembly_max`, default 2048 bytes), application
+//! fragments, and the `dnp3` record (Suricata 8's EVE shape plus additions).
+//!
+//! One record per application message, as Suricata logs them. Requests wait
+//! in a bounded pending queue (`[app.dnp3] max_pending`, default 32; full →
+//! `dnp3.flooded`, the oldest is dropped and counted unanswered); a solicited
+//! response is paired with the pending request of the same application
+//! sequence between the same two link addresses and carries that request's
+//! summary under `request`. Unsolicited responses are `type:
+//! unsolicited_response`. An OPERATE is checked against the last SELECT
+//! between the same stations (same objects, next sequence) and carries
+//! `select_operate`; an OPERATE without its SELECT raises
+//! `dnp3.operate_without_select`.
+//!
+//! Point values come from the parser's typed values: signed analogs stay
+//! signed, floats are floats (Suricata prints −5 as 18446744073709551611).
+
 use crate::detect::Probe;
-use crate::record::Sink;
+use crate::limit::KeyHasher;
+use crate::record::{Sink, hex};
+use crate::streambuf::{DirStream, StreamEvent};
 use crate::{AppConfig, Direction, L4};
+use centinela_events::{EventBody, Timestamp};
+use centinela_parsers::dnp3::app::{
+    self, Analog, Fragment, FunctionCode, ObjectHeader, Prefix, Range, Value,
+};
+use centinela_parsers::dnp3::{Flags, link, transport};
+use serde_json::{Map, Value as Json, json};
+use std::collections::VecDeque;
 
-/// Points logged per `dnp3` record.
+/// Points logged per `dnp3` record (further points are counted in the
+/// object's `points_truncated`).
 pub const DNP3_MAX_POINTS_PER_RECORD: usize = 1024;
+/// Leftover buffer cap per direction for DNP3 over TCP: a whole link frame
+/// (292 bytes) with room to spare.
+pub const DNP3_LEFTOVER_CAP: usize = 512;
+/// Object headers remembered per pending request (for the paired summary).
+pub const DNP3_PENDING_OBJECTS: usize = 8;
 
+/// One object header of a remembered request.
+#[derive(Debug, Clone, Copy)]
+struct ObjSummary {
+    group: u8,
+    variation: u8,
+    qualifier: u8,
+    range: Range,
+}
+
+/// A pending request (compact, `Copy`, no allocation).
+#[derive(Debug, Clone, Copy)]
+struct PendingReq {
+    master: u16,
+    outstation: u16,
+    seq: u8,
+    function: u8,
+    app_control: u8,
+    objects: [Option<ObjSummary>; DNP3_PENDING_OBJECTS],
+    more_objects: usize,
+}
+
+/// The last SELECT between two stations.
+#[derive(Debug, Clone, Copy)]
+struct LastSelect {
+    master: u16,
+    outstation: u16,
+    seq: u8,
+    objects_hash: u64,
+    ts: Timestamp,
+}
+
+/// Per-direction decode state (everything but the stream framer).
 #[derive(Debug)]
-pub(crate) struct Dnp3State {}
+struct DirDecode {
+    asm: transport::Assembler,
+    user: Box<[u8; link::MAX_USER_DATA]>,
+}
 
-pub(crate) fn probe(_l4: L4, _dir: Direction, _payload: &[u8]) -> Probe {
-    Probe::No
+/// Pairing state of the flow.
+#[derive(Debug)]
+struct Txs {
+    max_pending: usize,
+    pending: VecDeque<PendingReq>,
+    last_select: Option<LastSelect>,
+    l4: L4,
+}
+
+/// Per-flow DNP3 state.
+#[derive(Debug)]
+pub(crate) struct Dnp3State {
+    framers: [link::Framer; 2],
+    streams: [DirStream<link::Error>; 2],
+    decode: [DirDecode; 2],
+    txs: Txs,
+}
+
+fn idx(dir: Direction) -> usize {
+    match dir {
+        Direction::ToServer => 0,
+        Direction::ToClient => 1,
+    }
+}
+
+/// Probe for `detect_protocol`: the link sync and a valid header CRC.
+pub(crate) fn probe(_l4: L4, _dir: Direction, payload: &[u8]) -> Probe {
+    match payload {
+        [] | [0x05] => Probe::NeedMore,
+        [0x05, 0x64, ..] => match link::Header::parse(payload) {
+            Ok(_) => Probe::Yes(95),
+            Err(link::Error::Incomplete { .. }) => Probe::NeedMore,
+            Err(_) => Probe::No,
+        },
+        _ => Probe::No,
+    }
 }
 
 impl Dnp3State {
-    pub(crate) fn new(_l4: L4, _cfg: &AppConfig) -> Self {
-        Self {}
+    pub(crate) fn new(l4: L4, cfg: &AppConfig) -> Self {
+        let dd = || DirDecode {
+            asm: transport::Assembler::new(cfg.dnp3.reassembly_max),
+            user: Box::new([0u8; link::MAX_USER_DATA]),
+        };
+        Self {
+            framers: [link::Framer::new(), link::Framer::new()],
+            streams: [DirStream::new(DNP3_LEFTOVER_CAP), DirStream::new(DNP3_LEFTOVER_CAP)],
+            decode: [dd(), dd()],
+            txs: Txs {
+                max_pending: cfg.dnp3.max_pending.max(1),
+                pending: VecDeque::new(),
+                last_select: None,
+                l4,
+            },
+        }
     }
+
     pub(crate) fn memory(&self) -> usize {
-        0
+        self.streams.iter().map(DirStream::memory).sum::<usize>()
+            + self.decode.iter().map(|d| d.asm.capacity() + link::MAX_USER_DATA).sum::<usize>()
+            + self.txs.pending.capacity() * core::mem::size_of::<PendingReq>()
     }
-    pub(crate) fn on_stream(&mut self, _dir: Direction, _data: &[u8], _sink: &mut Sink<'_>) {}
-    pub(crate) fn on_gap(&mut self, _dir: Direction, _lost: u64, _sink: &mut Sink<'_>) {}
-    pub(crate) fn on_datagram(&mut self, _dir: Direction, _payload: &[u8], _sink: &mut Sink<'_>) {}
-    pub(crate) fn on_close(&mut self, _sink: &mut Sink<'_>) {}
+
+    pub(crate) fn on_stream(&mut self, dir: Direction, data: &[u8], sink: &mut Sink<'_>) {
+        let i = idx(dir);
+        let (decode, txs) = (&mut self.decode[i], &mut self.txs);
+        self.streams[i].feed(&mut self.framers[i], data, &mut |ev| stream_event(dir, ev, decode, txs, sink));
+    }
+
+    pub(crate) fn on_gap(&mut self, dir: Direction, _lost: u64, sink: &mut Sink<'_>) {
+        let i = idx(dir);
+        let (decode, txs) = (&mut self.decode[i], &mut self.txs);
+        self.streams[i].gap(&mut self.framers[i], &mut |ev| stream_event(dir, ev, decode, txs, sink));
+        self.decode[i].asm.reset();
+    }
+
+    pub(crate) fn on_datagram(&mut self, dir: Direction, payload: &[u8], sink: &mut Sink<'_>) {
+        let i = idx(dir);
+        for item in link::frames(payload) {
+            match item {
+                Ok(frame) => {
+                    let d = &mut self.decode[i];
+                    let user = frame.copy_user_data(&mut d.user);
+                    link_frame(dir, frame.header(), user, &mut d.asm, &mut self.txs, sink);
+                }
+                Err(link::Error::Incomplete { .. }) => {
+                    sink.anomaly(dir, "dnp3.truncated_frame", Some(json!({"bytes": payload.len()})));
+                }
+                Err(e) => link_error(dir, e, 0, sink),
+            }
+        }
+    }
+
+    pub(crate) fn on_close(&mut self, sink: &mut Sink<'_>) {
+        for (i, dir) in [(0, Direction::ToServer), (1, Direction::ToClient)] {
+            let (decode, txs) = (&mut self.decode[i], &mut self.txs);
+            self.streams[i].flush(&mut |ev| stream_event(dir, ev, decode, txs, sink));
+        }
+        sink.out.stats.dnp3.txs_unanswered += self.txs.pending.len() as u64;
+        self.txs.pending.clear();
+    }
+}
+
+fn stream_event(
+    dir: Direction,
+    ev: StreamEvent<'_, link::Error>,
+    d: &mut DirDecode,
+    txs: &mut Txs,
+    sink: &mut Sink<'_>,
+) {
+    match ev {
+        StreamEvent::Frame(frame) => match link::Frame::parse(frame, &mut d.user) {
+            Ok((header, user)) => link_frame(dir, header, user, &mut d.asm, txs, sink),
+            Err(e) => link_error(dir, e, frame.len() as u64, sink),
+        },
+        StreamEvent::Discarded { bytes, error } => link_error(dir, error, bytes, sink),
+        StreamEvent::Overflow { bytes } => {
+            sink.out.stats.dnp3.leftover_overflows += 1;
+            sink.anomaly(
+                dir,
+                "dnp3.reassembly_overflow",
+                Some(json!({"bytes": bytes, "cap": DNP3_LEFTOVER_CAP})),
+            );
+        }
+        StreamEvent::Stalled { bytes } => {
+            sink.anomaly(dir, "dnp3.framer_stalled", Some(json!({"bytes": bytes})));
+        }
+    }
+}
+
+fn link_error(dir: Direction, e: link::Error, bytes: u64, sink: &mut Sink<'_>) {
+    sink.out.stats.dnp3.bytes_discarded += bytes;
+    let name = match e {
+        link::Error::BadHeaderCrc => "dnp3.bad_header_crc",
+        link::Error::BadBodyCrc { .. } => "dnp3.bad_body_crc",
+        link::Error::BadLength { .. } => "dnp3.bad_link_length",
+        link::Error::Incomplete { .. } => "dnp3.truncated_frame",
+        _ => "dnp3.link_garbage",
+    };
+    sink.anomaly(dir, name, Some(json!({"bytes": bytes})));
+}
+
+/// `dnp3.<flag>` for every parser flag name (stable, `&'static`).
+fn flag_anomaly(name: &str) -> &'static str {
+    match name {
+        "bad_header_crc" => "dnp3.bad_header_crc",
+        "bad_body_crc" => "dnp3.bad_body_crc",
+        "bad_link_length" => "dnp3.bad_link_length",
+        "link_garbage" => "dnp3.link_garbage",
+        "transport_out_of_sequence" => "dnp3.transport_out_of_sequence",
+        "transport_missing_fir" => "dnp3.transport_missing_fir",
+        "transport_overflow" => "dnp3.transport_overflow",
+        "unknown_object" => "dnp3.unknown_object",
+        "bad_qualifier" => "dnp3.bad_qualifier",
+        "truncated_object" => "dnp3.truncated_object",
+        "bad_range" => "dnp3.bad_range",
+        "unexpected_iin" => "dnp3.unexpected_iin",
+        "bad_uns" => "dnp3.bad_uns",
+        "bad_fir_fin" => "dnp3.bad_fir_fin",
+        "unknown_function" => "dnp3.unknown_function",
+        "unexpected_objects" => "dnp3.unexpected_objects",
+        "too_many_objects" => "dnp3.too_many_objects",
+        "request_from_outstation" => "dnp3.request_from_outstation",
+        "iin_reserved_bits" => "dnp3.iin_reserved_bits",
+        _ => "dnp3.other_flag",
+    }
+}
+
+fn link_frame(
+    dir: Direction,
+    header: link::Header,
+    user: &[u8],
+    asm: &mut transport::Assembler,
+    txs: &mut Txs,
+    sink: &mut Sink<'_>,
+) {
+    sink.out.stats.dnp3.pdus += 1;
+    if user.is_empty() {
+        // Link-layer service frames (reset, status, ACK): no application data.
+        return;
+    }
+    match asm.push(user) {
+        Ok(Some(fragment)) => app_fragment(dir, &header, fragment, txs, sink),
+        Ok(None) => {}
+        Err(transport::Error::Incomplete { .. }) => {}
+        Err(e) => {
+            for name in e.flag().names() {
+                sink.anomaly(
+                    dir,
+                    flag_anomaly(name),
+                    Some(json!({"src": header.source, "dst": header.destination})),
+                );
+            }
+        }
+    }
+}
+
+fn objects_hash(tag: u8, frag: &Fragment<'_>, with_values: bool) -> u64 {
+    let mut h = KeyHasher::new(tag);
+    if with_values {
+        // The object area only (SELECT and OPERATE must carry the same).
+        let raw = frag.as_bytes();
+        let skip = if frag.iin.is_some() { 4 } else { 2 };
+        h.bytes(raw.get(skip..).unwrap_or_default());
+    } else {
+        h.byte(frag.function.to_u8());
+        for o in frag.objects() {
+            h.byte(o.group);
+            h.byte(o.variation);
+            h.byte(o.qualifier.raw());
+            let (a, b, c) = range_fields(o.range);
+            h.bytes(&a.to_be_bytes());
+            h.bytes(&b.to_be_bytes());
+            h.bytes(&c.to_be_bytes());
+        }
+    }
+    h.finish()
+}
+
+/// Suricata's `start`, `stop`, `count` for a range.
+fn range_fields(r: Range) -> (u32, u32, u64) {
+    match r {
+        Range::StartStop { start, stop } => (start, stop, r.count()),
+        Range::All => (0, 0, 0),
+        Range::Count(n) => (0, 0, u64::from(n)),
+    }
+}
+
+/// Functions whose requests are always logged (control, configuration,
+/// restarts, files, authentication): everything but READ and CONFIRM.
+fn always_log(f: FunctionCode) -> bool {
+    !matches!(
+        f,
+        FunctionCode::Read
+            | FunctionCode::Confirm
+            | FunctionCode::Response
+            | FunctionCode::UnsolicitedResponse
+    )
+}
+
+/// Requests that expect an application response.
+fn expects_response(f: FunctionCode) -> bool {
+    f.is_request()
+        && !matches!(
+            f,
+            FunctionCode::Confirm
+                | FunctionCode::DirectOperateNoResponse
+                | FunctionCode::ImmediateFreezeNoResponse
+                | FunctionCode::FreezeClearNoResponse
+                | FunctionCode::FreezeAtTimeNoResponse
+                | FunctionCode::AuthenticateRequestNoAck
+        )
+}
+
+fn app_fragment(dir: Direction, link_hdr: &link::Header, bytes: &[u8], txs: &mut Txs, sink: &mut Sink<'_>) {
+    sink.out.stats.dnp3.messages += 1;
+    let Ok(frag) = Fragment::parse(bytes) else {
+        sink.anomaly(dir, "dnp3.truncated_fragment", Some(json!({"bytes": bytes.len()})));
+        return;
+    };
+    let flags: Flags = frag.flags | frag.check(Some(link_hdr.control.dir));
+    for name in flags.names() {
+        sink.anomaly(
+            dir,
+            flag_anomaly(name),
+            Some(json!({"src": link_hdr.source, "dst": link_hdr.destination, "function_code": frag.function.to_u8()})),
+        );
+    }
+    let seq = frag.control.seq;
+    let mut extra = Map::new();
+    let kind = match frag.function {
+        FunctionCode::UnsolicitedResponse => {
+            sink.out.stats.dnp3.txs_unmatched += 1;
+            "unsolicited_response"
+        }
+        f if f.is_response() => {
+            let pos = txs.pending.iter().position(|p| {
+                p.seq == seq && p.master == link_hdr.destination && p.outstation == link_hdr.source
+            });
+            match pos.and_then(|i| txs.pending.remove(i)) {
+                Some(req) => {
+                    sink.out.stats.dnp3.txs_paired += 1;
+                    extra.insert("request".into(), pending_json(&req));
+                }
+                None if !frag.control.fir => {
+                    // A later fragment of a multi-fragment response.
+                    extra.insert("continuation".into(), json!(true));
+                }
+                None => {
+                    sink.out.stats.dnp3.txs_unmatched += 1;
+                    extra.insert("unmatched".into(), json!(true));
+                }
+            }
+            "response"
+        }
+        f => {
+            if f == FunctionCode::Select {
+                txs.last_select = Some(LastSelect {
+                    master: link_hdr.source,
+                    outstation: link_hdr.destination,
+                    seq,
+                    objects_hash: objects_hash(4, &frag, true),
+                    ts: sink.pkt.ts,
+                });
+            } else if f == FunctionCode::Operate {
+                let h = objects_hash(4, &frag, true);
+                let sel = txs
+                    .last_select
+                    .filter(|s| s.master == link_hdr.source && s.outstation == link_hdr.destination);
+                let v = match sel {
+                    Some(s) if s.objects_hash == h && (s.seq + 1) & 0x0f == seq => {
+                        txs.last_select = None;
+                        json!({"select_sequence": s.seq, "match": true,
+                               "elapsed_ms": sink.pkt.ts.as_nanos().saturating_sub(s.ts.as_nanos()) / 1_000_000})
+                    }
+                    Some(s) if s.objects_hash != h => {
+                        json!({"select_sequence": s.seq, "match": false, "reason": "objects_differ"})
+                    }
+                    Some(s) => json!({"select_sequence": s.seq, "match": false, "reason": "sequence"}),
+                    None => json!({"match": false, "reason": "no_select"}),
+                };
+                if v["match"] != true {
+                    sink.anomaly(dir, "dnp3.operate_without_select", Some(v.clone()));
+                }
+                extra.insert("select_operate".into(), v);
+            }
+            if expects_response(f) {
+                if txs.pending.len() >= txs.max_pending {
+                    sink.out.stats.dnp3.floods += 1;
+                    sink.out.stats.dnp3.txs_unanswered += 1;
+                    sink.anomaly(dir, "dnp3.flooded", Some(json!({"max_pending": txs.max_pending})));
+                    txs.pending.pop_front();
+                }
+                let mut objects = [None; DNP3_PENDING_OBJECTS];
+                let mut more_objects = 0;
+                for (i, o) in frag.objects().enumerate() {
+                    match objects.get_mut(i) {
+                        Some(slot) => {
+                            *slot = Some(ObjSummary {
+                                group: o.group,
+                                variation: o.variation,
+                                qualifier: o.qualifier.raw(),
+                                range: o.range,
+                            });
+                        }
+                        None => more_objects += 1,
+                    }
+                }
+                txs.pending.push_back(PendingReq {
+                    master: link_hdr.source,
+                    outstation: link_hdr.destination,
+                    seq,
+                    function: f.to_u8(),
+                    app_control: frag.control.to_u8(),
+                    objects,
+                    more_objects,
+                });
+            }
+            "request"
+        }
+    };
+    // Rate limit repetitive polls and their responses; control functions,
+    // unmatched responses and flagged messages are always logged.
+    let bypass = !flags.is_empty() || always_log(frag.function) || extra.contains_key("unmatched");
+    let mut k = KeyHasher::new(2);
+    k.u16(link_hdr.source);
+    k.u16(link_hdr.destination);
+    if let Some(iin) = frag.iin {
+        k.u16(iin.bits());
+    }
+    k.bytes(&objects_hash(5, &frag, false).to_be_bytes());
+    let Some(suppressed) = sink.rate(k.finish(), bypass) else {
+        return;
+    };
+    let mut o = Map::new();
+    o.insert("type".into(), json!(kind));
+    o.insert("id".into(), json!(sink.next_tx()));
+    let c = link_hdr.control;
+    o.insert(
+        "control".into(),
+        json!({"dir": c.dir, "pri": c.prm, "fcb": c.fcb, "fcv": c.fcv_dfc, "function_code": c.function.code()}),
+    );
+    o.insert("src".into(), json!(link_hdr.source));
+    o.insert("dst".into(), json!(link_hdr.destination));
+    let mut a = Map::new();
+    a.insert("control".into(), app_control_json(frag.control));
+    a.insert("function_code".into(), json!(frag.function.to_u8()));
+    a.insert("function".into(), json!(frag.function.name()));
+    let objs = objects_json(&frag);
+    if !objs.is_empty() {
+        a.insert("objects".into(), Json::Array(objs));
+    }
+    a.insert("complete".into(), json!(frag.complete()));
+    o.insert("application".into(), Json::Object(a));
+    if let Some(iin) = frag.iin {
+        let ind: Vec<Json> =
+            iin.names().map(|n| json!(if n == "broadcast" { "all_stations" } else { n })).collect();
+        if !ind.is_empty() {
+            o.insert("iin".into(), json!({"indicators": ind}));
+        }
+    }
+    o.insert("transport".into(), json!(if txs.l4 == L4::Udp { "udp" } else { "tcp" }));
+    o.extend(extra);
+    if !flags.is_empty() {
+        o.insert("anomalies".into(), Json::Array(flags.names().map(|n| json!(n)).collect()));
+    }
+    if suppressed > 0 {
+        o.insert("suppressed".into(), json!(suppressed));
+    }
+    sink.record(dir, EventBody::Dnp3 { dnp3: Json::Object(o) });
+}
+
+fn app_control_json(c: app::Control) -> Json {
+    json!({"fir": c.fir, "fin": c.fin, "con": c.con, "uns": c.uns, "sequence": c.seq})
+}
+
+fn header_json(group: u8, variation: u8, qualifier: u8, range: Range) -> Map<String, Json> {
+    let (start, stop, count) = range_fields(range);
+    let mut o = Map::new();
+    o.insert("group".into(), json!(group));
+    o.insert("variation".into(), json!(variation));
+    o.insert("qualifier".into(), json!(qualifier));
+    o.insert("prefix_code".into(), json!((qualifier >> 4) & 0x07));
+    o.insert("range_code".into(), json!(qualifier & 0x0f));
+    o.insert("start".into(), json!(start));
+    o.insert("stop".into(), json!(stop));
+    o.insert("count".into(), json!(count));
+    o
+}
+
+fn pending_json(p: &PendingReq) -> Json {
+    let objs: Vec<Json> = p
+        .objects
+        .iter()
+        .flatten()
+        .map(|o| Json::Object(header_json(o.group, o.variation, o.qualifier, o.range)))
+        .collect();
+    let mut a = Map::new();
+    a.insert("control".into(), app_control_json(app::Control::from_u8(p.app_control)));
+    a.insert("function_code".into(), json!(p.function));
+    a.insert("function".into(), json!(FunctionCode::from_u8(p.function).name()));
+    if !objs.is_empty() {
+        a.insert("objects".into(), Json::Array(objs));
+    }
+    if p.more_objects > 0 {
+        a.insert("objects_truncated".into(), json!(p.more_objects));
+    }
+    json!({"src": p.master, "dst": p.outstation, "application": a})
+}
+
+fn objects_json(frag: &Fragment<'_>) -> Vec<Json> {
+    let mut budget = DNP3_MAX_POINTS_PER_RECORD;
+    frag.objects()
+        .map(|h| {
+            let mut o = header_json(h.group, h.variation, h.qualifier.raw(), h.range);
+            let (points, truncated) = points_json(&h, &mut budget);
+            if !points.is_empty() {
+                o.insert("points".into(), Json::Array(points));
+            }
+            if truncated > 0 {
+                o.insert("points_truncated".into(), json!(truncated));
+            }
+            Json::Object(o)
+        })
+        .collect()
+}
+
+fn analog_json(v: Analog) -> Json {
+    match v {
+        Analog::I16(x) => json!(x),
+        Analog::I32(x) => json!(x),
+        Analog::F32(x) if x.is_finite() => json!(f64::from(x)),
+        Analog::F64(x) if x.is_finite() => json!(x),
+        other => json!(other.to_string()),
+    }
+}
+
+fn bit(flags: u8, n: u8) -> u8 {
+    (flags >> n) & 1
+}
+
+/// The five quality bits every flags octet starts with.
+fn quality(p: &mut Map<String, Json>, f: u8) {
+    for (n, k) in ["online", "restart", "comm_lost", "remote_forced", "local_forced"].into_iter().enumerate()
+    {
+        p.insert(k.into(), json!(bit(f, n as u8)));
+    }
+}
+
+fn points_json(h: &ObjectHeader<'_>, budget: &mut usize) -> (Vec<Json>, u64) {
+    let mut out = Vec::new();
+    let mut truncated = 0u64;
+    let index_prefixed = matches!(h.qualifier.prefix(), Prefix::Index(_));
+    for pt in h.points() {
+        if matches!(pt.value, Value::None) {
+            continue;
+        }
+        if *budget == 0 {
+            truncated += 1;
+            continue;
+        }
+        *budget -= 1;
+        let mut p = Map::new();
+        p.insert("prefix".into(), json!(if index_prefixed { pt.index } else { 0 }));
+        p.insert("index".into(), json!(pt.index));
+        point_fields(&mut p, h.group, h.variation, pt.value);
+        out.push(Json::Object(p));
+    }
+    (out, truncated)
+}
+
+fn point_fields(p: &mut Map<String, Json>, group: u8, variation: u8, v: Value<'_>) {
+    match v {
+        Value::Bit(b) => {
+            p.insert("state".into(), json!(u8::from(b)));
+        }
+        Value::DoubleBit(d) => {
+            p.insert("state".into(), json!(d));
+        }
+        Value::Binary { flags, time, relative } => {
+            quality(p, flags);
+            if matches!(group, 10 | 11) {
+                p.insert("reserved0".into(), json!(bit(flags, 5)));
+                p.insert("reserved1".into(), json!(bit(flags, 6)));
+            } else {
+                p.insert("chatter_filter".into(), json!(bit(flags, 5)));
+                p.insert("reserved".into(), json!(bit(flags, 6)));
+            }
+            p.insert("state".into(), json!(bit(flags, 7)));
+            if let Some(t) = time {
+                p.insert("timestamp".into(), json!(t));
+            }
+            if let Some(r) = relative {
+                p.insert("relative_time_ms".into(), json!(r));
+            }
+        }
+        Value::DoubleBitBinary { flags, time, relative } => {
+            quality(p, flags);
+            p.insert("chatter_filter".into(), json!(bit(flags, 5)));
+            p.insert("state".into(), json!(flags >> 6));
+            if let Some(t) = time {
+                p.insert("timestamp".into(), json!(t));
+            }
+            if let Some(r) = relative {
+                p.insert("relative_time_ms".into(), json!(r));
+            }
+        }
+        Value::Crob { code, count, on_ms, off_ms, status } => {
+            p.insert("op_type".into(), json!(code & 0x0f));
+            p.insert("qu".into(), json!(bit(code, 4)));
+            p.insert("cr".into(), json!(bit(code, 5)));
+            p.insert("tcc".into(), json!(code >> 6));
+            p.insert("count".into(), json!(count));
+            p.insert("ontime".into(), json!(on_ms));
+            p.insert("offtime".into(), json!(off_ms));
+            p.insert("status_code".into(), json!(status & 0x7f));
+            p.insert("reserved".into(), json!(status >> 7));
+        }
+        Value::Counter { flags, value, time } => {
+            if let Some(f) = flags {
+                quality(p, f);
+                p.insert("rollover".into(), json!(bit(f, 5)));
+                p.insert("discontinuity".into(), json!(bit(f, 6)));
+                p.insert("reserved0".into(), json!(bit(f, 7)));
+            }
+            p.insert("count".into(), json!(value));
+            if let Some(t) = time {
+                p.insert("timestamp".into(), json!(t));
+            }
+        }
+        Value::Analog { flags, value, time } => {
+            if let Some(f) = flags {
+                if group == 43 {
+                    p.insert("control_status".into(), json!(f));
+                } else {
+                    quality(p, f);
+                    p.insert("over_range".into(), json!(bit(f, 5)));
+                    p.insert("reference_err".into(), json!(bit(f, 6)));
+                    p.insert("reserved0".into(), json!(bit(f, 7)));
+                }
+            }
+            p.insert("value".into(), analog_json(value));
+            if let Some(t) = time {
+                p.insert("timestamp".into(), json!(t));
+            }
+        }
+        Value::AnalogCommand { value, status } => {
+            p.insert("value".into(), analog_json(value));
+            p.insert("control_status".into(), json!(status));
+        }
+        Value::Deadband(v) => {
+            p.insert("value".into(), analog_json(v));
+        }
+        Value::Time(t) => {
+            p.insert("timestamp".into(), json!(t));
+        }
+        Value::TimeInterval { time, interval } => {
+            p.insert("timestamp".into(), json!(time));
+            p.insert("interval_ms".into(), json!(interval));
+        }
+        Value::Delay(d) => {
+            let key = if variation == 1 { "delay_secs" } else { "delay_ms" };
+            p.insert(key.into(), json!(d));
+        }
+        Value::Attribute { data_type, value } => {
+            p.insert("data_type".into(), json!(data_type));
+            p.insert("data".into(), json!(hex(value)));
+        }
+        Value::Bytes(b) => {
+            p.insert("data".into(), json!(hex(b)));
+        }
+        Value::None => {}
+    }
 }

@@ -146,7 +146,7 @@ fn stream_event(dir: Direction, ev: StreamEvent<'_, TcpFramerError>, sink: &mut 
             );
         }
         StreamEvent::Stalled { bytes } => {
-            sink.anomaly(dir, "dns.framer_stalled", Some(json!({"bytes": bytes})))
+            sink.anomaly(dir, "dns.framer_stalled", Some(json!({"bytes": bytes})));
         }
     }
 }
