@@ -11,6 +11,8 @@ use crate::proto::dns::{self, Rdata, Record};
 use crate::proto::modbus::{self, Request, Response};
 use crate::scenario::{Channel, Host, Scenario, TcpSession};
 
+mod attacks;
+pub use attacks::base32;
 mod edge;
 pub(crate) mod normal;
 
@@ -51,6 +53,13 @@ pub const CASES: &[Case] = &[
     edge::IPV4_FRAGMENTS,
     edge::VLAN_QINQ,
     edge::IPV6,
+    attacks::MODBUS_FC_SCAN,
+    attacks::MODBUS_UNAUTHORIZED_WRITE,
+    attacks::MODBUS_FROSTYGOOP,
+    attacks::MODBUS_LISTEN_ONLY,
+    attacks::DNP3_COLD_RESTART,
+    attacks::DNP3_STOP_APP_DISABLE_UNSOL,
+    attacks::DNS_TUNNEL_LIKE,
 ];
 
 /// The case called `name`.

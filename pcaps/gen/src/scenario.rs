@@ -467,6 +467,13 @@ impl TcpSession {
         sc.advance(LINK_DELAY_US);
     }
 
+    /// Abortive close: an RST|ACK from the side sending in `dir`.
+    pub fn reset(&self, sc: &mut Scenario, dir: Dir) {
+        let (seq, ack) = self.seq_ack(dir);
+        self.segment(sc, dir, seq, ack, tcp_flags::RST | tcp_flags::ACK, &[], &[]);
+        sc.advance(LINK_DELAY_US);
+    }
+
     /// Graceful close: client FIN, server FIN/ACK, client ACK.
     pub fn close(&mut self, sc: &mut Scenario) {
         let fa = tcp_flags::FIN | tcp_flags::ACK;
