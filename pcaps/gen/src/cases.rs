@@ -27,6 +27,10 @@ pub struct Case {
     pub purpose: &'static str,
     /// What the sensor must produce from it (checked against `tshark` counts).
     pub expect: &'static str,
+    /// `tshark -r capture.pcap -Y FILTER` frame counts the capture must give
+    /// (checked by the `tshark_counts` test; `_ws.malformed` counts frames tshark
+    /// marks Malformed).
+    pub tshark: &'static [(&'static str, u64)],
     /// Builds the traffic and returns the generator's own tallies.
     pub build: fn(&mut Scenario, &mut Tally),
 }
@@ -89,7 +93,15 @@ pub fn readme(case: &Case, tallies: &Tally) -> String {
     ));
     s.push_str("## What it must produce\n\n");
     s.push_str(case.expect.trim());
-    s.push_str("\n\n## Generator tallies\n\n");
+    s.push_str("\n\n## tshark checks\n\n");
+    s.push_str(
+        "Frame counts checked by `cargo test -p centinela-pcapgen --test tshark_counts`:\n\n\
+         | `tshark -r capture.pcap -Y` | frames |\n|---|---|\n",
+    );
+    for (filter, n) in case.tshark {
+        s.push_str(&format!("| `{}` | {n} |\n", filter.replace('|', "\\|")));
+    }
+    s.push_str("\n## Generator tallies\n\n");
     for (k, v) in tallies {
         s.push_str(&format!("- {k}: {v}\n"));
     }

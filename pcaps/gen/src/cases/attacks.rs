@@ -53,6 +53,7 @@ about 6 s, 123 exception responses; tallies `scan_requests`, `scan_exceptions`).
 - `tshark -r capture.pcap -Y 'modbus && ip.src==10.10.9.66' | wc -l` = 127; tshark marks the \
 FC 15, 16, 22 and 23 probes Malformed (4 data bytes are too short for them: intended, that is the \
 scanner's payload).",
+    tshark: &[("modbus && ip.src==10.10.9.66", 127), ("_ws.malformed", 4)],
     build: modbus_fc_scan,
 };
 
@@ -100,6 +101,7 @@ holding registers 0-9, writes register 3 = 9999 (FC 6), forces coil 2 on (FC 5) 
 `attacker_writes`); optionally a new-client/new-flow event for it.\n\
 - No alert for the HMI's own set-point writes (tally `baseline_writes`).\n\
 - `tshark -r capture.pcap -Y 'modbus && ip.src==10.10.9.77' | wc -l` = 4.",
+    tshark: &[("modbus && ip.src==10.10.9.77", 4), ("_ws.malformed", 0)],
     build: modbus_unauthorized_write,
 };
 
@@ -136,6 +138,7 @@ registers back. Normal polling continues meanwhile and for 10 s after.",
 bursts of 40 within about 2 s each (tally `attacker_writes`).\n\
 - Write-from-new-source alerts for 10.10.9.99; none for the HMI (tally `baseline_writes`).\n\
 - `tshark -r capture.pcap -Y 'modbus.func_code==16' | wc -l` = 240.",
+    tshark: &[("modbus.func_code==16", 240), ("_ws.malformed", 0)],
     build: modbus_frostygoop,
 };
 
@@ -178,6 +181,7 @@ which the PLC echoes, and polling resumes for 10 s.",
 requests), seen as transactions without response / response timeouts.\n\
 - A restart-communications (FC 8/1) event from the HMI.\n\
 - `tshark -r capture.pcap -Y 'modbus.func_code==8' | wc -l` = 3.",
+    tshark: &[("modbus.func_code==8", 3), ("_ws.malformed", 0)],
     build: modbus_listen_only,
 };
 
@@ -243,6 +247,7 @@ WARM_RESTART (FC 14), answered with g52v2 (1000 ms).",
 - The outstation's IIN1.7 device-restart indication after reconnection; no alert for the master's \
 own startup sequence.\n\
 - `tshark -r capture.pcap -Y 'dnp3.al.func==13 || dnp3.al.func==14' | wc -l` = 2.",
+    tshark: &[("dnp3.al.func==13 || dnp3.al.func==14", 2), ("_ws.malformed", 0)],
     build: dnp3_cold_restart,
 };
 
@@ -292,6 +297,7 @@ the master keeps polling for 30 s.",
 (tally `suppression_commands` = 2).\n\
 - Unsolicited responses only before the attack (tally `dnp3_unsolicited`).\n\
 - `tshark -r capture.pcap -Y 'dnp3.al.func==18 || dnp3.al.func==21' | wc -l` = 2.",
+    tshark: &[("dnp3.al.func==18 || dnp3.al.func==21", 2), ("_ws.malformed", 0)],
     build: dnp3_stop_app,
 };
 
@@ -354,6 +360,7 @@ clients (10.30.1.50-52) make normal lookups every 3-7 s.",
 `tunnel_queries` = 300).\n\
 - No alert for 10.30.1.50-52 (tally `normal_lookups`).\n\
 - `tshark -r capture.pcap -Y 'dns.qry.type==16 && ip.src==10.30.1.66' | wc -l` = 300.",
+    tshark: &[("dns.qry.type==16 && ip.src==10.30.1.66", 300), ("_ws.malformed", 0)],
     build: dns_tunnel_like,
 };
 

@@ -42,6 +42,7 @@ request/response mismatch.\n\
 (the transaction after it may be lost; it must not be mis-decoded).\n\
 - Connection 3: an oversized-length anomaly; no buffering beyond the Modbus cap.\n\
 - `tshark -r capture.pcap -Y modbus | wc -l` = 49 (Wireshark flags one frame Malformed: intended).",
+    tshark: &[("modbus", 49), ("_ws.malformed", 1)],
     build: modbus_malformed,
 };
 
@@ -168,6 +169,7 @@ one resync/garbage event (poll 12) and one invalid-length anomaly (poll 15) (tal
 `good_transactions`); requests paired with responses.\n\
 - `tshark -r capture.pcap -Y dnp3 | wc -l` = 36; tshark shows the CRC errors as expert warnings \
 and the LEN=4 frame as Malformed (intended).",
+    tshark: &[("dnp3", 36), ("_ws.malformed", 1)],
     build: dnp3_bad_crc,
 };
 
@@ -247,6 +249,7 @@ then four requests coalesced into one segment.",
 `tshark -r capture.pcap -Y dnp3 | wc -l` = 200 (one per completing segment); `-Y modbus` = 56 only: \
 Wireshark's Modbus/TCP dissector does not reassemble a request whose first segment is split off \
 (a Wireshark limitation, not a capture fault); the generator tallies are the truth.",
+    tshark: &[("dnp3", 200), ("modbus", 56), ("_ws.malformed", 0)],
     build: tcp_awkward_splits,
 };
 
@@ -370,6 +373,7 @@ conflicting copy.\n\
 - No gap reported. tshark flags the disorder as TCP expert warnings (16: out-of-order, \
 retransmission, spurious retransmission) and, unlike Centinela must, decodes only \
 `-Y modbus` = 13 and `-Y dnp3` = 1 frames.",
+    tshark: &[("modbus", 13), ("dnp3", 1), ("_ws.malformed", 0)],
     build: tcp_ooo,
 };
 
@@ -519,6 +523,7 @@ again as 0xEE, right after the first fragment: first-wins reassembly keeps the v
 - One overlapping-fragment anomaly for (6) (conflicting data); the DNS message decoded from the \
 first-received bytes; optionally a tiny-fragment anomaly for (5).\n\
 - `tshark -r capture.pcap -Y dns | wc -l` = 6, `-Y dnp3` = 2, `-Y modbus` = 4 (tshark reassembles).",
+    tshark: &[("dns", 6), ("dnp3", 2), ("modbus", 4), ("_ws.malformed", 0)],
     build: ipv4_fragments,
 };
 
@@ -636,6 +641,7 @@ or mismatch anomalies).\n\
 - 0 anomalies. `tshark -r capture.pcap -Y dnp3 | wc -l` = 20, `-Y dns` = 10, `-Y modbus` = 60: \
 Wireshark does not key TCP conversations by VLAN, so it merges the two 192.168.0.10 flows, \
 reports \"ACKed unseen segment\" and drops 20 of the 80 Modbus PDUs; Centinela must decode all 80.",
+    tshark: &[("modbus", 60), ("dnp3", 20), ("dns", 10), ("vlan.id==12", 36), ("_ws.malformed", 0)],
     build: vlan_qinq,
 };
 
@@ -726,6 +732,15 @@ over plain IPv6; DNP3 polling with a Destination Options extension header before
 sent as IPv6 fragments (Fragment extension header, 3 fragments).",
     expect: "- All traffic decoded through the extension headers and the IPv6 fragments; 0 anomalies.\n\
 - `tshark -r capture.pcap -Y modbus | wc -l` = 20, `-Y dnp3` = 20, `-Y dns` = 12.",
+    tshark: &[
+        ("modbus", 20),
+        ("dnp3", 20),
+        ("dns", 12),
+        ("ipv6.dstopts", 36),
+        ("ipv6.hopopts", 10),
+        ("ipv6.fraghdr", 3),
+        ("_ws.malformed", 0),
+    ],
     build: ipv6,
 };
 

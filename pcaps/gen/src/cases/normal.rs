@@ -23,6 +23,7 @@ set-point (FC 6) to PLC 10.10.2.21 every 20 s. 60 s of traffic, then every conne
 - 0 anomalies, 0 alerts. The write set-points come from the HMI that writes them in every window, \
 so a baseline learned on this capture contains them.\n\
 - 9 TCP connections (HMI fast loop, HMI slow loop and historian to each PLC), all with three-way handshake and FIN close; no gaps.",
+    tshark: &[("modbus", 1234), ("_ws.malformed", 0)],
     build: modbus_polling,
 };
 
@@ -215,6 +216,7 @@ sends a confirmed unsolicited response every 7th poll. 120 s, then FIN close.",
 - Requests paired with their responses by application sequence number; unsolicited responses \
 confirmed.\n\
 - 0 anomalies, 0 alerts (the restart seen at startup is reported by IIN, not commanded).",
+    tshark: &[("dnp3", 114), ("_ws.malformed", 0)],
     build: |sc, t| dnp3_polling(sc, t, false),
 };
 
@@ -227,6 +229,7 @@ frame sequence per datagram, no TCP. Same master, outstations, startup, polling 
 unsolicited responses.",
     expect: "- Every datagram decoded; `tshark -r capture.pcap -Y dnp3 | wc -l` = 114.\n\
 - 0 anomalies, 0 alerts.",
+    tshark: &[("dnp3", 114), ("_ws.malformed", 0)],
     build: |sc, t| dnp3_polling(sc, t, true),
 };
 
@@ -298,6 +301,7 @@ each client every 3-9 s for 120 s. Answers use name compression (CNAME chains, M
     expect: "- Every query paired with its response; `tshark -r capture.pcap -Y dns | wc -l` = 168.\n\
 - 0 DNS-exfiltration or tunnel alerts; NXDOMAIN responses only for `printer.plant.local`.\n\
 - One DNS-over-TCP transaction decoded.",
+    tshark: &[("dns", 168), ("dns.flags.rcode==3", 4), ("_ws.malformed", 0)],
     build: dns_normal,
 };
 
@@ -368,6 +372,7 @@ frame's CRC is valid; transactions paired in order (tally `rtu_transactions`).\n
 - `tshark -r capture.pcap -Y mbtcp` counts are meaningless here (Wireshark mis-reads RTU as MBAP); \
 use the tally.\n\
 - 0 bad-CRC anomalies.",
+    tshark: &[("_ws.malformed", 0)],
     build: modbus_rtu_over_tcp,
 };
 
