@@ -1,0 +1,163 @@
+//! Strict checking of one `POST /api/v1/batches` request body, before anything
+//! is stored: content type, encoding, size before and after decompression
+//! (gzip bombs stop at the limit, never allocate past it), one JSON object per
+//! line with a parseable `timestamp` and an `event_type`, and a record count
+//! equal to `x-centinela-batch-count`. Any failure rejects the whole batch.
+
+use crate::store::Row;
+use centinela_events::Timestamp;
+use flate2::read::GzDecoder;
+use serde_json::Value;
+use std::io::Read;
+
+/// A rejection: HTTP status, stable code, detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    /// HTTP status.
+    pub status: u16,
+    /// Stable machine-readable code.
+    pub code: &'static str,
+    /// Human-readable detail.
+    pub detail: String,
+}
+
+pub(crate) fn reject(status: u16, code: &'static str, detail: impl Into<String>) -> Reject {
+    Reject { status, code, detail: detail.into() }
+}
+
+/// Decompresses (if `gzip`) with a hard cap on the output.
+pub fn decode_body(body: &[u8], gzip: bool, max_out: usize) -> Result<Vec<u8>, Reject> {
+    if !gzip {
+        if body.len() > max_out {
+            return Err(reject(413, "body_too_large", format!("body exceeds {max_out} bytes")));
+        }
+        return Ok(body.to_vec());
+    }
+    let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(max_out));
+    let mut dec = GzDecoder::new(body).take(max_out as u64 + 1);
+    dec.read_to_end(&mut out)
+        .map_err(|e| reject(400, "bad_gzip", format!("gzip body does not decode: {e}")))?;
+    if out.len() > max_out {
+        return Err(reject(
+            413,
+            "decompressed_too_large",
+            format!("body decompresses past the {max_out}-byte limit (gzip bomb?)"),
+        ));
+    }
+    Ok(out)
+}
+
+/// Parses an NDJSON body into rows; `expected` is the header count.
+pub fn parse_records(
+    body: &[u8],
+    expected: u64,
+    max_records: usize,
+) -> Result<(Vec<Row>, Option<Value>), Reject> {
+    let mut rows = Vec::new();
+    let mut heartbeat = None;
+    for (i, line) in body.split(|&b| b == b'\n').enumerate() {
+        let n = i + 1;
+        if line.is_empty() {
+            continue;
+        }
+        if rows.len() >= max_records {
+            return Err(reject(
+                413,
+                "too_many_records",
+                format!("more than {max_records} records in one batch"),
+            ));
+        }
+        let text = std::str::from_utf8(line)
+            .map_err(|_| reject(400, "malformed_json", format!("line {n}: not UTF-8")))?;
+        let v: Value = serde_json::from_str(text)
+            .map_err(|e| reject(400, "malformed_json", format!("line {n}: {e}")))?;
+        let Value::Object(o) = &v else {
+            return Err(reject(400, "malformed_json", format!("line {n}: not a JSON object")));
+        };
+        let ts = o.get("timestamp").and_then(Value::as_str).and_then(Timestamp::parse).ok_or_else(|| {
+            reject(400, "bad_record", format!("line {n}: missing or unparseable \"timestamp\""))
+        })?;
+        let et = o
+            .get("event_type")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty() && s.len() <= 64)
+            .ok_or_else(|| reject(400, "bad_record", format!("line {n}: missing \"event_type\"")))?;
+        let alert = o.get("alert");
+        let num = |k: &str| alert.and_then(|a| a.get(k)).and_then(Value::as_i64);
+        let ip = |k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
+        if et == "heartbeat" {
+            heartbeat = o.get("heartbeat").cloned();
+        }
+        rows.push(Row {
+            ts_us: ts.as_micros(),
+            event_type: et.to_string(),
+            signature_id: num("signature_id"),
+            severity: num("severity"),
+            src_ip: ip("src_ip"),
+            dest_ip: ip("dest_ip"),
+            json: text.to_string(),
+        });
+    }
+    if rows.len() as u64 != expected {
+        return Err(reject(
+            400,
+            "count_mismatch",
+            format!("x-centinela-batch-count says {expected}, body has {} records", rows.len()),
+        ));
+    }
+    Ok((rows, heartbeat))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+    use std::io::Write;
+
+    fn gz(b: &[u8]) -> Vec<u8> {
+        let mut e = GzEncoder::new(Vec::new(), Compression::fast());
+        e.write_all(b).unwrap();
+        e.finish().unwrap()
+    }
+
+    const OK: &str = r#"{"timestamp":"2016-08-09T17:28:47.000001+0000","event_type":"alert","src_ip":"10.0.0.1","alert":{"signature_id":5,"severity":2}}"#;
+
+    #[test]
+    fn good_batch_parses() {
+        let body = format!("{OK}\n{OK}\n");
+        let b = decode_body(&gz(body.as_bytes()), true, 1 << 20).unwrap();
+        let (rows, hb) = parse_records(&b, 2, 10).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].signature_id, Some(5));
+        assert_eq!(rows[0].severity, Some(2));
+        assert_eq!(rows[0].src_ip.as_deref(), Some("10.0.0.1"));
+        assert!(hb.is_none());
+    }
+
+    #[test]
+    fn bomb_stops_at_limit() {
+        let zeros = vec![b'0'; 8 << 20];
+        let e = decode_body(&gz(&zeros), true, 1 << 20).unwrap_err();
+        assert_eq!((e.status, e.code), (413, "decompressed_too_large"));
+        assert_eq!(decode_body(b"not gzip", true, 100).unwrap_err().code, "bad_gzip");
+    }
+
+    #[test]
+    fn malformed_lines_reject_whole_batch() {
+        let cases = [
+            (format!("{OK}\n{{broken\n"), "malformed_json", "line 2"),
+            (format!("{OK}\n[1,2]\n"), "malformed_json", "line 2"),
+            (r#"{"event_type":"flow"}"#.to_string(), "bad_record", "timestamp"),
+            (r#"{"timestamp":"2016-08-09T17:28:47.000001+0000"}"#.to_string(), "bad_record", "event_type"),
+        ];
+        for (body, code, detail) in cases {
+            let e = parse_records(body.as_bytes(), 2, 10).unwrap_err();
+            assert_eq!(e.code, code, "{body}");
+            assert!(e.detail.contains(detail), "{e:?}");
+        }
+        assert_eq!(parse_records(OK.as_bytes(), 3, 10).unwrap_err().code, "count_mismatch");
+        let many = format!("{OK}\n").repeat(11);
+        assert_eq!(parse_records(many.as_bytes(), 11, 10).unwrap_err().status, 413);
+    }
+}

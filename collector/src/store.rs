@@ -1,0 +1,544 @@
+//! Event storage behind a small trait ([`Store`] for the single writer,
+//! [`QueryStore`] for readers), with the embedded SQLite implementation.
+//!
+//! # SQLite choices
+//! - WAL journal: readers (query API) never block the writer and vice versa.
+//! - `synchronous = FULL`: in WAL mode this fsyncs the WAL at every commit, so
+//!   a 200 is only sent for a batch that survives a power loss. `NORMAL` would
+//!   fsync only at checkpoints: no corruption, but the last commits could be
+//!   lost after the sensor deleted them from its spool — a silent loss we do
+//!   not accept. The cost is amortised by **group commit**: the writer thread
+//!   commits every batch waiting in its queue in one transaction.
+//! - `(sensor, seq)` is the primary key of `batches`; it is checked and
+//!   inserted inside the same transaction as the events, so a batch is either
+//!   stored once with its dedupe row or not at all.
+//! - Indexes: `ts`, `(sensor, ts)`, `(event_type, ts)`, `signature_id`,
+//!   `src_ip`, `dest_ip`.
+
+use centinela_events::wire::BatchAck;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use serde_json::Value;
+use std::path::Path;
+use std::sync::Mutex;
+
+/// One parsed record ready to store.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Event time, µs since the epoch.
+    pub ts_us: i64,
+    /// `event_type`.
+    pub event_type: String,
+    /// `alert.signature_id`.
+    pub signature_id: Option<i64>,
+    /// `alert.severity`.
+    pub severity: Option<i64>,
+    /// `src_ip`.
+    pub src_ip: Option<String>,
+    /// `dest_ip`.
+    pub dest_ip: Option<String>,
+    /// The record as received.
+    pub json: String,
+}
+
+/// A validated batch.
+#[derive(Debug, Clone)]
+pub struct IncomingBatch {
+    /// Authenticated sensor id.
+    pub sensor: String,
+    /// Site label from the configuration.
+    pub site: Option<String>,
+    /// Batch sequence.
+    pub seq: u64,
+    /// Records.
+    pub rows: Vec<Row>,
+    /// Latest heartbeat body in the batch, if any.
+    pub heartbeat: Option<Value>,
+}
+
+/// Retention and silence policy for [`Store::sweep`].
+#[derive(Debug, Clone, Copy)]
+pub struct SweepPolicy {
+    /// Delete events received before this (µs), if set.
+    pub older_than_us: Option<i64>,
+    /// In-use database bytes cap (0 = none).
+    pub max_bytes: u64,
+    /// Heartbeat age (µs) after which a sensor is silent.
+    pub silent_after_us: i64,
+}
+
+/// What a sweep did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SweepReport {
+    /// Events deleted by age or size.
+    pub deleted: u64,
+    /// `sensor_silent` events raised.
+    pub silent_raised: Vec<String>,
+}
+
+/// The writer side of a store.
+pub trait Store: Send {
+    /// Commits batches durably, in one transaction; a `(sensor, seq)` already
+    /// present is acknowledged as a duplicate and not stored again.
+    fn commit(&mut self, batches: &[IncomingBatch], now_us: i64) -> Result<Vec<BatchAck>, String>;
+    /// Retention and `sensor_silent` detection.
+    fn sweep(&mut self, now_us: i64, policy: &SweepPolicy) -> Result<SweepReport, String>;
+}
+
+/// Filters of `GET /api/v1/events`.
+#[derive(Debug, Clone, Default)]
+pub struct EventQuery {
+    /// Sensor id.
+    pub sensor: Option<String>,
+    /// Site label.
+    pub site: Option<String>,
+    /// `event_type`.
+    pub event_type: Option<String>,
+    /// `alert.signature_id`.
+    pub signature_id: Option<i64>,
+    /// Alerts at least this severe (severity ≤ value; 1 is the most severe).
+    pub severity: Option<i64>,
+    /// Source or destination address.
+    pub address: Option<String>,
+    /// Event time ≥ (µs).
+    pub since_us: Option<i64>,
+    /// Event time < (µs).
+    pub until_us: Option<i64>,
+    /// Return events with id > this (keyset pagination).
+    pub after_id: i64,
+    /// Page size.
+    pub limit: i64,
+}
+
+/// The reader side of a store.
+pub trait QueryStore: Send + Sync {
+    /// Events matching the filters, ordered by id; `(events, next after_id)`.
+    fn events(&self, q: &EventQuery) -> Result<(Vec<Value>, Option<i64>), String>;
+    /// Every sensor with its state (`status` computed from heartbeat age).
+    fn sensors(&self, now_us: i64, late_us: i64, silent_us: i64) -> Result<Vec<Value>, String>;
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS events(
+  id INTEGER PRIMARY KEY,
+  sensor TEXT NOT NULL,
+  site TEXT,
+  ts INTEGER NOT NULL,
+  received INTEGER NOT NULL,
+  event_type TEXT NOT NULL,
+  signature_id INTEGER,
+  severity INTEGER,
+  src_ip TEXT,
+  dest_ip TEXT,
+  batch_seq INTEGER NOT NULL,
+  json TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
+CREATE INDEX IF NOT EXISTS events_sensor_ts ON events(sensor, ts);
+CREATE INDEX IF NOT EXISTS events_type_ts ON events(event_type, ts);
+CREATE INDEX IF NOT EXISTS events_sid ON events(signature_id) WHERE signature_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_src ON events(src_ip);
+CREATE INDEX IF NOT EXISTS events_dest ON events(dest_ip);
+CREATE TABLE IF NOT EXISTS batches(
+  sensor TEXT NOT NULL, seq INTEGER NOT NULL, received INTEGER NOT NULL, count INTEGER NOT NULL,
+  PRIMARY KEY(sensor, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sensors(
+  sensor TEXT PRIMARY KEY, site TEXT, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+  last_seq INTEGER NOT NULL, batches INTEGER NOT NULL DEFAULT 0, events INTEGER NOT NULL DEFAULT 0,
+  last_heartbeat INTEGER, heartbeat TEXT, silent_raised INTEGER NOT NULL DEFAULT 0);
+";
+
+#[allow(clippy::needless_pass_by_value)] // used as `map_err(e2s)`
+fn e2s(e: rusqlite::Error) -> String {
+    format!("sqlite: {e}")
+}
+
+/// Opens a connection with the durability settings above.
+fn connect(path: &Path) -> Result<Connection, String> {
+    let c = Connection::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    c.busy_timeout(std::time::Duration::from_secs(10)).map_err(e2s)?;
+    c.pragma_update(None, "journal_mode", "WAL").map_err(e2s)?;
+    c.pragma_update(None, "synchronous", "FULL").map_err(e2s)?;
+    Ok(c)
+}
+
+/// The SQLite writer.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+impl SqliteStore {
+    /// Opens (creating) the database and its schema.
+    pub fn open(path: &Path) -> Result<SqliteStore, String> {
+        if let Some(d) = path.parent() {
+            std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+        }
+        let conn = connect(path)?;
+        conn.execute_batch(SCHEMA).map_err(e2s)?;
+        Ok(SqliteStore { conn })
+    }
+
+    fn silent_event(sensor: &str, now_us: i64, last_us: i64) -> String {
+        let ts = centinela_events::Timestamp::from_micros(
+            now_us.div_euclid(1_000_000),
+            now_us.rem_euclid(1_000_000) as u32,
+        );
+        let last = centinela_events::Timestamp::from_micros(
+            last_us.div_euclid(1_000_000),
+            last_us.rem_euclid(1_000_000) as u32,
+        );
+        serde_json::json!({
+            "timestamp": ts, "host": "centinela-collector", "event_type": "sensor_silent",
+            "sensor_silent": {"sensor": sensor, "last_heard": last, "silent_for_s": (now_us - last_us) / 1_000_000}
+        })
+        .to_string()
+    }
+}
+
+impl Store for SqliteStore {
+    fn commit(&mut self, batches: &[IncomingBatch], now_us: i64) -> Result<Vec<BatchAck>, String> {
+        let tx = self.conn.transaction().map_err(e2s)?;
+        let mut acks = Vec::with_capacity(batches.len());
+        {
+            let mut seen =
+                tx.prepare_cached("SELECT 1 FROM batches WHERE sensor = ?1 AND seq = ?2").map_err(e2s)?;
+            let mut add_batch = tx
+                .prepare_cached("INSERT INTO batches(sensor, seq, received, count) VALUES (?1, ?2, ?3, ?4)")
+                .map_err(e2s)?;
+            let mut add = tx
+                .prepare_cached(
+                    "INSERT INTO events(sensor, site, ts, received, event_type, signature_id, severity, src_ip, dest_ip, batch_seq, json)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                )
+                .map_err(e2s)?;
+            let mut upd = tx
+                .prepare_cached(
+                    "INSERT INTO sensors(sensor, site, first_seen, last_seen, last_seq, batches, events) VALUES (?1, ?2, ?3, ?3, ?4, 1, ?5)
+                     ON CONFLICT(sensor) DO UPDATE SET site = coalesce(?2, site), last_seen = ?3, last_seq = max(last_seq, ?4),
+                       batches = batches + 1, events = events + ?5",
+                )
+                .map_err(e2s)?;
+            let mut hb = tx
+                .prepare_cached("UPDATE sensors SET last_heartbeat = ?2, heartbeat = ?3, silent_raised = 0 WHERE sensor = ?1")
+                .map_err(e2s)?;
+            for b in batches {
+                let seq = i64::try_from(b.seq).map_err(|_| "seq out of range".to_string())?;
+                let dup =
+                    seen.query_row(params![b.sensor, seq], |_| Ok(())).optional().map_err(e2s)?.is_some();
+                if dup {
+                    acks.push(BatchAck { sensor: b.sensor.clone(), seq: b.seq, stored: 0, duplicate: true });
+                    continue;
+                }
+                add_batch.execute(params![b.sensor, seq, now_us, b.rows.len() as i64]).map_err(e2s)?;
+                for r in &b.rows {
+                    add.execute(params![
+                        b.sensor,
+                        b.site,
+                        r.ts_us,
+                        now_us,
+                        r.event_type,
+                        r.signature_id,
+                        r.severity,
+                        r.src_ip,
+                        r.dest_ip,
+                        seq,
+                        r.json
+                    ])
+                    .map_err(e2s)?;
+                }
+                upd.execute(params![b.sensor, b.site, now_us, seq, b.rows.len() as i64]).map_err(e2s)?;
+                if let Some(h) = &b.heartbeat {
+                    hb.execute(params![b.sensor, now_us, h.to_string()]).map_err(e2s)?;
+                }
+                acks.push(BatchAck {
+                    sensor: b.sensor.clone(),
+                    seq: b.seq,
+                    stored: b.rows.len() as u64,
+                    duplicate: false,
+                });
+            }
+        }
+        tx.commit().map_err(e2s)?;
+        Ok(acks)
+    }
+
+    fn sweep(&mut self, now_us: i64, p: &SweepPolicy) -> Result<SweepReport, String> {
+        let mut rep = SweepReport::default();
+        if let Some(cut) = p.older_than_us {
+            rep.deleted +=
+                self.conn.execute("DELETE FROM events WHERE received < ?1", params![cut]).map_err(e2s)?
+                    as u64;
+            self.conn.execute("DELETE FROM batches WHERE received < ?1", params![cut]).map_err(e2s)?;
+        }
+        if p.max_bytes > 0 {
+            for _ in 0..1000 {
+                let used: i64 = self
+                    .conn
+                    .query_row(
+                        "SELECT (SELECT page_count FROM pragma_page_count()) - (SELECT freelist_count FROM pragma_freelist_count()),
+                                (SELECT page_size FROM pragma_page_size())",
+                        [],
+                        |r| Ok(r.get::<_, i64>(0)? * r.get::<_, i64>(1)?),
+                    )
+                    .map_err(e2s)?;
+                if used as u64 <= p.max_bytes {
+                    break;
+                }
+                let n = self
+                    .conn
+                    .execute(
+                        "DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT 10000)",
+                        [],
+                    )
+                    .map_err(e2s)?;
+                rep.deleted += n as u64;
+                if n == 0 {
+                    break;
+                }
+            }
+        }
+        let cutoff = now_us - p.silent_after_us;
+        let silent: Vec<(String, Option<String>, i64)> = {
+            let mut st = self
+                .conn
+                .prepare(
+                    "SELECT sensor, site, coalesce(last_heartbeat, last_seen) FROM sensors
+                     WHERE silent_raised = 0 AND coalesce(last_heartbeat, last_seen) < ?1",
+                )
+                .map_err(e2s)?;
+            st.query_map(params![cutoff], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(e2s)?
+                .collect::<Result<_, _>>()
+                .map_err(e2s)?
+        };
+        if !silent.is_empty() {
+            let tx = self.conn.transaction().map_err(e2s)?;
+            for (sensor, site, last) in &silent {
+                tx.execute(
+                    "INSERT INTO events(sensor, site, ts, received, event_type, batch_seq, json) VALUES (?1, ?2, ?3, ?3, 'sensor_silent', 0, ?4)",
+                    params![sensor, site, now_us, Self::silent_event(sensor, now_us, *last)],
+                )
+                .map_err(e2s)?;
+                tx.execute("UPDATE sensors SET silent_raised = 1 WHERE sensor = ?1", params![sensor])
+                    .map_err(e2s)?;
+                rep.silent_raised.push(sensor.clone());
+            }
+            tx.commit().map_err(e2s)?;
+        }
+        Ok(rep)
+    }
+}
+
+/// A read-only connection for the query API.
+#[derive(Debug)]
+pub struct SqliteReader {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteReader {
+    /// Opens a reader on a database the writer created.
+    pub fn open(path: &Path) -> Result<SqliteReader, String> {
+        Ok(SqliteReader { conn: Mutex::new(connect(path)?) })
+    }
+}
+
+impl QueryStore for SqliteReader {
+    fn events(&self, q: &EventQuery) -> Result<(Vec<Value>, Option<i64>), String> {
+        let conn = self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut sql = String::from("SELECT id, sensor, site, json FROM events WHERE id > ?");
+        let mut args: Vec<rusqlite::types::Value> = vec![q.after_id.into()];
+        let mut f = |cond: &str, v: rusqlite::types::Value| {
+            sql.push_str(" AND ");
+            sql.push_str(cond);
+            args.push(v);
+        };
+        if let Some(v) = &q.sensor {
+            f("sensor = ?", v.clone().into());
+        }
+        if let Some(v) = &q.site {
+            f("site = ?", v.clone().into());
+        }
+        if let Some(v) = &q.event_type {
+            f("event_type = ?", v.clone().into());
+        }
+        if let Some(v) = q.signature_id {
+            f("signature_id = ?", v.into());
+        }
+        if let Some(v) = q.severity {
+            f("severity <= ?", v.into());
+        }
+        if let Some(v) = q.since_us {
+            f("ts >= ?", v.into());
+        }
+        if let Some(v) = q.until_us {
+            f("ts < ?", v.into());
+        }
+        if let Some(v) = &q.address {
+            sql.push_str(" AND (src_ip = ? OR dest_ip = ?)");
+            args.push(v.clone().into());
+            args.push(v.clone().into());
+        }
+        sql.push_str(" ORDER BY id LIMIT ?");
+        args.push(q.limit.into());
+        let mut st = conn.prepare(&sql).map_err(e2s)?;
+        let rows = st
+            .query_map(rusqlite::params_from_iter(args), |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(e2s)?;
+        let mut out = Vec::new();
+        let mut last = None;
+        for row in rows {
+            let (id, sensor, site, json) = row.map_err(e2s)?;
+            let ev: Value = serde_json::from_str(&json).unwrap_or(Value::String(json));
+            out.push(serde_json::json!({"id": id, "sensor": sensor, "site": site, "event": ev}));
+            last = Some(id);
+        }
+        let next = if out.len() as i64 >= q.limit { last } else { None };
+        Ok((out, next))
+    }
+
+    fn sensors(&self, now_us: i64, late_us: i64, silent_us: i64) -> Result<Vec<Value>, String> {
+        let conn = self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut st = conn
+            .prepare("SELECT sensor, site, first_seen, last_seen, last_seq, batches, events, last_heartbeat, heartbeat FROM sensors ORDER BY sensor")
+            .map_err(e2s)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, i64>(6)?,
+                    r.get::<_, Option<i64>>(7)?,
+                    r.get::<_, Option<String>>(8)?,
+                ))
+            })
+            .map_err(e2s)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (sensor, site, first, last, seq, batches, events, last_hb, hb) = row.map_err(e2s)?;
+            let heard = last_hb.unwrap_or(last);
+            let age = now_us - heard;
+            let status = if age >= silent_us {
+                "silent"
+            } else if age >= late_us {
+                "late"
+            } else {
+                "ok"
+            };
+            let hb: Value = hb.and_then(|h| serde_json::from_str(&h).ok()).unwrap_or(Value::Null);
+            out.push(serde_json::json!({
+                "sensor": sensor, "site": site, "status": status,
+                "first_seen_us": first, "last_seen_us": last, "last_seen_age_s": (now_us - last) / 1_000_000,
+                "last_heartbeat_age_s": last_hb.map(|t| (now_us - t) / 1_000_000),
+                "last_batch_seq": seq, "batches": batches, "events": events,
+                "version": hb.get("version"), "spool_depth": hb.get("spool_depth"),
+                "lag_s": hb.get("oldest_unacked_age_s"), "drops": hb.get("drops"), "packets": hb.get("packets"),
+                "heartbeat": hb,
+            }));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(i: i64, et: &str) -> Row {
+        Row {
+            ts_us: 1_000_000 + i,
+            event_type: et.into(),
+            signature_id: (et == "alert").then_some(7),
+            severity: (et == "alert").then_some(1),
+            src_ip: Some("10.0.0.1".into()),
+            dest_ip: Some(format!("10.0.0.{}", 2 + i % 2)),
+            json: format!(r#"{{"i":{i},"event_type":"{et}"}}"#),
+        }
+    }
+
+    #[test]
+    fn commit_dedupes_and_queries_filter() {
+        let d = tempfile::tempdir().unwrap();
+        let db = d.path().join("e.db");
+        let mut s = SqliteStore::open(&db).unwrap();
+        let b1 = IncomingBatch {
+            sensor: "s1".into(),
+            site: Some("a".into()),
+            seq: 1,
+            rows: (0..10).map(|i| row(i, "flow")).collect(),
+            heartbeat: None,
+        };
+        let b2 = IncomingBatch {
+            sensor: "s1".into(),
+            site: Some("a".into()),
+            seq: 2,
+            rows: vec![row(100, "alert")],
+            heartbeat: Some(serde_json::json!({"version":"0.1","spool_depth":3})),
+        };
+        let acks = s.commit(&[b1.clone(), b2.clone(), b1.clone()], 5).unwrap();
+        assert_eq!(
+            acks.iter().map(|a| (a.stored, a.duplicate)).collect::<Vec<_>>(),
+            vec![(10, false), (1, false), (0, true)]
+        );
+        let acks = s.commit(&[b2], 6).unwrap();
+        assert!(acks[0].duplicate);
+        let r = SqliteReader::open(&db).unwrap();
+        let all = |q: EventQuery| r.events(&EventQuery { limit: 1000, ..q }).unwrap().0.len();
+        assert_eq!(all(EventQuery::default()), 11);
+        assert_eq!(all(EventQuery { event_type: Some("alert".into()), ..Default::default() }), 1);
+        assert_eq!(all(EventQuery { signature_id: Some(7), ..Default::default() }), 1);
+        assert_eq!(all(EventQuery { severity: Some(2), ..Default::default() }), 1);
+        assert_eq!(all(EventQuery { address: Some("10.0.0.3".into()), ..Default::default() }), 5);
+        assert_eq!(all(EventQuery { site: Some("b".into()), ..Default::default() }), 0);
+        assert_eq!(
+            all(EventQuery { since_us: Some(1_000_005), until_us: Some(1_000_007), ..Default::default() }),
+            2
+        );
+        let (page, next) = r.events(&EventQuery { limit: 4, ..Default::default() }).unwrap();
+        assert_eq!(page.len(), 4);
+        let (page2, _) =
+            r.events(&EventQuery { limit: 4, after_id: next.unwrap(), ..Default::default() }).unwrap();
+        assert_ne!(page[0]["id"], page2[0]["id"]);
+        let sensors = r.sensors(10, 100, 1000).unwrap();
+        assert_eq!(sensors[0]["status"], "ok");
+        assert_eq!(sensors[0]["spool_depth"], 3);
+        assert_eq!(sensors[0]["events"], 11);
+    }
+
+    #[test]
+    fn sweep_raises_silent_once_and_applies_retention() {
+        let d = tempfile::tempdir().unwrap();
+        let db = d.path().join("e.db");
+        let mut s = SqliteStore::open(&db).unwrap();
+        let b = IncomingBatch {
+            sensor: "s1".into(),
+            site: None,
+            seq: 1,
+            rows: vec![row(0, "flow")],
+            heartbeat: Some(serde_json::json!({})),
+        };
+        s.commit(&[b], 1_000_000).unwrap();
+        let p = SweepPolicy { older_than_us: None, max_bytes: 0, silent_after_us: 10_000_000 };
+        assert!(s.sweep(5_000_000, &p).unwrap().silent_raised.is_empty());
+        assert_eq!(s.sweep(20_000_000, &p).unwrap().silent_raised, vec!["s1".to_string()]);
+        assert!(s.sweep(30_000_000, &p).unwrap().silent_raised.is_empty(), "once per episode");
+        let r = SqliteReader::open(&db).unwrap();
+        let (ev, _) = r
+            .events(&EventQuery { event_type: Some("sensor_silent".into()), limit: 10, ..Default::default() })
+            .unwrap();
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0]["event"]["sensor_silent"]["sensor"], "s1");
+        let p = SweepPolicy { older_than_us: Some(2_000_000), ..p };
+        assert_eq!(s.sweep(40_000_000, &p).unwrap().deleted, 1);
+    }
+}
