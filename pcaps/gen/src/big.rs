@@ -1,6 +1,6 @@
 //! The big benchmark mix (`ics-mix`), streamed to disk, never committed.
 //!
-//! Many Modbus/TCP links and DNP3 outstations polled every 50-200 ms, DNS clients,
+//! Modbus/TCP links polled every 100 ms, DNP3 outstations every 500 ms, DNS clients,
 //! UDP background (syslog-like) and bulk TCP transfers (file-transfer-like, 1460-byte
 //! segments, ACK every second segment) filling the rest of the link. Every TCP session
 //! has a handshake; bulk sessions close with FIN and are replaced every few MB.
@@ -22,16 +22,17 @@ use crate::scenario::{Channel, Dir, Host, Periodic, Scenario, TcpSession, run_pe
 pub const DEFAULT_SEED: u64 = 0xB16_0001;
 /// Capture time per slice, µs.
 const SLICE_US: u64 = 10_000;
-/// Inter-segment gap of the bulk background, µs (about 600 Mbit/s of 1514-byte frames).
-const BULK_GAP_US: u64 = 20;
+/// Inter-segment gap of the bulk background, µs (about 30 Mbit/s of 1514-byte frames,
+/// which leaves the ICS protocols a tenth of the bytes and most of the frames).
+const BULK_GAP_US: u64 = 400;
 /// Bytes per bulk TCP session before it is closed and replaced.
 const BULK_SESSION_BYTES: u64 = 8 << 20;
 /// Concurrent bulk sessions.
 const BULK_SESSIONS: usize = 4;
 /// Modbus links, DNP3 outstations and DNS clients in the mix.
-const MODBUS_LINKS: usize = 32;
-const DNP3_OUTSTATIONS: usize = 16;
-const DNS_CLIENTS: usize = 32;
+const MODBUS_LINKS: usize = 16;
+const DNP3_OUTSTATIONS: usize = 8;
+const DNS_CLIENTS: usize = 16;
 /// Drain to the writer when this many bytes are pending.
 const DRAIN_AT: usize = 4 << 20;
 
@@ -79,7 +80,7 @@ pub fn write(path: &Path, target: u64, seed: u64) -> io::Result<Stats> {
 /// Streams the mix into `w` until at least `target` bytes were written.
 pub fn stream(w: &mut impl Write, target: u64, seed: u64) -> io::Result<Stats> {
     let mut sc = Scenario::new(seed);
-    sc.server_delay_us = (300, 200);
+    sc.server_delay_us = (100, 50);
     let mut t = Tally::new();
     let resolver = Host::v4([10, 90, 0, 2]);
     let collector = Host::v4([10, 90, 0, 5]);
@@ -92,28 +93,24 @@ pub fn stream(w: &mut impl Write, target: u64, seed: u64) -> io::Result<Stats> {
             Request::ReadHoldingRegisters { start: (i * 10) as u16, qty: 16 },
             Request::ReadCoils { start: 0, qty: 32 },
         ];
-        tasks.push(Periodic::new(&sc, (i as u64) * 1_500, 50_000, 2_000, Task::Modbus(link, reqs)));
+        tasks.push(Periodic::new(&sc, (i as u64) * 6_000, 100_000, 2_000, Task::Modbus(link, reqs)));
     }
     for i in 0..DNP3_OUTSTATIONS {
         let master = Host::v4([10, 92, 0, 10]);
         let out = Host::v4([10, 92, 1, 30 + i as u8]);
         let ch = Channel::Tcp(TcpSession::connect(&mut sc, &master, &out, dnp3::PORT));
-        let mut o = Dnp3Outstation {
-            ch,
-            assoc: Association::new(1, 10 + i as u16),
-            tick: 0,
-            unsolicited: i % 2 == 0,
-        };
+        let mut o =
+            Dnp3Outstation { ch, assoc: Association::new(1, 10 + i as u16), tick: 0, unsolicited: false };
         dnp3_startup(&mut sc, &mut o, &mut t);
-        tasks.push(Periodic::new(&sc, (i as u64) * 7_000, 200_000, 5_000, Task::Dnp3(Box::new(o))));
+        tasks.push(Periodic::new(&sc, (i as u64) * 60_000, 500_000, 5_000, Task::Dnp3(Box::new(o))));
     }
     for i in 0..DNS_CLIENTS {
         let c = Host::v4([10, 93, 0, 50 + i as u8]);
-        tasks.push(Periodic::new(&sc, (i as u64) * 3_000, 100_000, 50_000, Task::Dns(c, (i as u16) << 10)));
+        tasks.push(Periodic::new(&sc, (i as u64) * 12_000, 200_000, 50_000, Task::Dns(c, (i as u16) << 10)));
     }
-    for i in 0..8 {
+    for i in 0..4 {
         let c = Host::v4([10, 94, 0, 20 + i as u8]);
-        tasks.push(Periodic::new(&sc, (i as u64) * 1_000, 20_000, 10_000, Task::Syslog(c, 0)));
+        tasks.push(Periodic::new(&sc, (i as u64) * 10_000, 50_000, 10_000, Task::Syslog(c, 0)));
     }
     let mut pattern = vec![0u8; 1 << 16];
     sc.rng.fill(&mut pattern);

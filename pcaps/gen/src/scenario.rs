@@ -571,7 +571,7 @@ impl<T> Periodic<T> {
 
 /// Runs the tasks in due order until the scenario clock passes `until`: each time,
 /// the earliest task runs with the clock moved to its due time (never backwards),
-/// then is rescheduled one jittered period later.
+/// then is rescheduled one jittered period later (or now, when it is that late).
 pub fn run_periodic<T>(
     sc: &mut Scenario,
     tasks: &mut [Periodic<T>],
@@ -586,7 +586,9 @@ pub fn run_periodic<T>(
         sc.advance_to(tasks[i].next);
         f(sc, &mut tasks[i].state);
         let step = sc.jitter(tasks[i].period, tasks[i].jitter).max(1);
-        tasks[i].next += step;
+        // A task that fell more than a period behind (the clock was busy elsewhere)
+        // skips the missed periods instead of running back to back to catch up.
+        tasks[i].next = (tasks[i].next + step).max(sc.now());
     }
 }
 
