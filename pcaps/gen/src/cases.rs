@@ -21,6 +21,10 @@ pub(crate) mod normal;
 pub struct Case {
     /// Folder name under `pcaps/`.
     pub name: &'static str,
+    /// One line: what the case is (for the `pcaps/README.md` table).
+    pub summary: &'static str,
+    /// One line: what the sensor must produce (for the `pcaps/README.md` table).
+    pub headline: &'static str,
     /// Seed of the scenario's random source.
     pub seed: u64,
     /// What the case is for.
@@ -105,6 +109,76 @@ pub fn readme(case: &Case, tallies: &Tally) -> String {
     for (k, v) in tallies {
         s.push_str(&format!("- {k}: {v}\n"));
     }
+    s
+}
+
+/// Captures recorded from real third-party stacks by `pcaps/realstack/capture.sh`:
+/// `(folder, what it is, what it must produce)`.
+pub const REALSTACK_CASES: &[(&str, &str, &str)] = &[
+    ("modbus-pymodbus-polling", "pymodbus client/server, FC 1-4 polling", "42 transactions, 0 anomalies"),
+    (
+        "modbus-pymodbus-writes",
+        "pymodbus, FC 5/6/15/16/22/23 writes and read-backs",
+        "9 transactions, write events",
+    ),
+    (
+        "modbus-pymodbus-diagnostics",
+        "pymodbus, FC 8, 11, 43/14, 17 and 4 exception responses",
+        "13 transactions, 4 exceptions, device id",
+    ),
+    (
+        "dnp3-opendnp3-polling",
+        "opendnp3 (dnp3-python) master/outstation, scans + unsolicited",
+        "all frames decoded, 0 anomalies",
+    ),
+];
+
+/// `pcaps/README.md`: one line per case and the regeneration commands.
+pub fn index_readme() -> String {
+    let mut s = String::from(
+        "# pcaps: capture cases\n\n\
+         Each `pcaps/<case>/` holds `capture.pcap` and a `README.md` (purpose, how it was made, what \
+         the sensor must produce, tshark frame counts). Two kinds:\n\n\
+         - **generated**: written by the deterministic generator `pcaps/gen` (crate \
+         `centinela-pcapgen`) from a fixed seed; byte-identical on every run and checked in CI;\n\
+         - **real stack**: recorded on loopback between independent third-party implementations by \
+         `pcaps/realstack/capture.sh` (not byte-reproducible: timestamps, ports and sequence numbers \
+         change; their counts are).\n\n\
+         `pcaps/dns-exfil/` (real DNS tunnelling tools) is described by its own README.\n\n\
+         ## Commands\n\n\
+         ```sh\n\
+         # rewrite every generated case (capture.pcap + README.md) and this file\n\
+         cargo run -p centinela-pcapgen --release -- regen\n\
+         # one case\n\
+         cargo run -p centinela-pcapgen --release -- regen --only modbus-polling\n\
+         # byte-identity check of the committed files against the generator (runs in CI)\n\
+         cargo test -p centinela-pcapgen --test byte_identity\n\
+         cargo run -p centinela-pcapgen --release -- check\n\
+         # tshark frame counts stated in each README (CI; skipped, NOT RUN, without tshark)\n\
+         cargo test -p centinela-pcapgen --test tshark_counts\n\
+         # the big benchmark mix (Modbus + DNP3 + DNS + bulk TCP/UDP), never committed\n\
+         cargo run -p centinela-pcapgen --release -- big --size 1G --out pcaps/big/ics-mix-1g.pcap\n\
+         # real-stack captures (root: tcpdump on lo, port 502)\n\
+         sudo pcaps/realstack/capture.sh\n\
+         ```\n\n\
+         ## Cases\n\n\
+         | case | what it is | made by | must produce |\n|---|---|---|---|\n",
+    );
+    for c in CASES {
+        s.push_str(&format!(
+            "| [`{0}`]({0}/README.md) | {1} | generator, seed `{2:#x}` | {3} |\n",
+            c.name, c.summary, c.seed, c.headline
+        ));
+    }
+    for (name, what, must) in REALSTACK_CASES {
+        s.push_str(&format!("| [`{name}`]({name}/README.md) | {what} | `realstack/capture.sh` | {must} |\n"));
+    }
+    s.push_str(
+        "\nAdding a generated case: write a `Case` constant and a build function over a \
+         `Scenario` in `pcaps/gen/src/cases/` (see `attacks.rs`: a case is a few lines on top of \
+         `ModbusLink`, `Association`, `TcpSession`, `Channel` and `run_periodic`), list it in \
+         `CASES`, run `regen`, check the tshark counts and commit the new folder.\n",
+    );
     s
 }
 

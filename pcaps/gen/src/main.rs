@@ -57,7 +57,8 @@ enum Cmd {
 }
 
 fn default_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    d.canonicalize().unwrap_or(d)
 }
 
 fn main() -> Result<()> {
@@ -81,6 +82,9 @@ fn main() -> Result<()> {
             if n == 0 {
                 bail!("no such case: {}", only.unwrap_or_default());
             }
+            if only.is_none() {
+                fs::write(dir.join("README.md"), cases::index_readme())?;
+            }
         }
         Cmd::Check { dir } => {
             let mut bad = 0;
@@ -91,6 +95,10 @@ fn main() -> Result<()> {
                         bad += 1;
                     }
                 }
+            }
+            if fs::read(dir.join("README.md")).ok().as_deref() != Some(cases::index_readme().as_bytes()) {
+                eprintln!("DIFFERS: {}/README.md", dir.display());
+                bad += 1;
             }
             if bad > 0 {
                 bail!("{bad} file(s) differ from the generator: run `centinela-pcapgen regen`");

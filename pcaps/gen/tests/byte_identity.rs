@@ -19,6 +19,10 @@ fn committed_cases_are_byte_identical() {
             }
         }
     }
+    let index = std::fs::read(pcaps_dir().join("README.md")).unwrap_or_default();
+    if index != cases::index_readme().as_bytes() {
+        differing.push("README.md".to_owned());
+    }
     assert!(
         differing.is_empty(),
         "differ from the generator (run `cargo run -p centinela-pcapgen --release -- regen`): {differing:?}"

@@ -41,6 +41,8 @@ fn modbus_baseline(sc: &mut Scenario, link: &mut ModbusLink, secs: u64, t: &mut 
 /// Function-code scan from a new host.
 pub(super) const MODBUS_FC_SCAN: Case = Case {
     name: "modbus-fc-scan",
+    summary: "new host sends FC 1..127 to a PLC after normal polling",
+    headline: "FC-scan alert for 10.10.9.66",
     seed: 0xa77_0001,
     purpose: "Modbus function-code scan: after 20 s of normal HMI polling (10.10.1.10 -> PLC \
 10.10.2.21), a new host 10.10.9.66 connects to the PLC and sends function codes 1 through 127 in \
@@ -92,6 +94,8 @@ fn modbus_fc_scan(sc: &mut Scenario, t: &mut Tally) {
 /// Writes from a host that never wrote before.
 pub(super) const MODBUS_UNAUTHORIZED_WRITE: Case = Case {
     name: "modbus-unauthorized-write",
+    summary: "new host writes FC 6/5/16 after normal polling with HMI writes",
+    headline: "write-from-new-source alerts for 10.10.9.77 only",
     seed: 0xa77_0002,
     purpose: "Unauthorized Modbus writes: 30 s of normal polling in which the HMI 10.10.1.10 also \
 writes set-point register 3 every 10 s; then a new host 10.10.9.77 connects to PLC 10.10.2.21, reads \
@@ -128,6 +132,8 @@ fn modbus_unauthorized_write(sc: &mut Scenario, t: &mut Tally) {
 /// FrostyGoop-style bursts of write_multiple_registers.
 pub(super) const MODBUS_FROSTYGOOP: Case = Case {
     name: "modbus-frostygoop",
+    summary: "3 bursts of 40 FC 16 writes from a new host (FrostyGoop-style)",
+    headline: "write-burst alert for 10.10.9.99",
     seed: 0xa77_0003,
     purpose: "FrostyGoop-style attack (the 2024 ICS malware that wrote Modbus registers of heating \
 controllers): after 20 s of normal polling, host 10.10.9.99 connects to PLC 10.10.2.21, reads \
@@ -170,6 +176,8 @@ fn modbus_frostygoop(sc: &mut Scenario, t: &mut Tally) {
 /// FC 8 sub-function 4: force listen-only mode.
 pub(super) const MODBUS_LISTEN_ONLY: Case = Case {
     name: "modbus-listen-only",
+    summary: "FC 8/4 force listen-only, then 20 unanswered polls, FC 8/1 restart",
+    headline: "listen-only alert, unanswered requests",
     seed: 0xa77_0004,
     purpose: "Modbus Force Listen Only Mode (FC 8, sub-function 4), a denial of service: after 20 s \
 of normal polling, host 10.10.9.66 sends FC 8/4 to PLC 10.10.2.21 (no response, as the standard \
@@ -235,6 +243,8 @@ fn dnp3_baseline(sc: &mut Scenario, o: &mut super::normal::Dnp3Outstation, secs:
 /// Cold and warm restart commanded by an unknown host.
 pub(super) const DNP3_COLD_RESTART: Case = Case {
     name: "dnp3-cold-restart",
+    summary: "unknown host sends COLD_RESTART (then RST, IIN1.7) and WARM_RESTART",
+    headline: "cold + warm restart alerts for 10.20.9.66",
     seed: 0xa77_0005,
     purpose: "DNP3 restarts: master 10.20.1.10 polls outstation 10.20.2.31 (address 10) every 2 s \
 for 30 s. Host 10.20.9.66 connects and sends COLD_RESTART (FC 13) with master address 1; the \
@@ -287,6 +297,8 @@ fn dnp3_cold_restart(sc: &mut Scenario, t: &mut Tally) {
 /// Stop application and disable unsolicited from an unknown host.
 pub(super) const DNP3_STOP_APP_DISABLE_UNSOL: Case = Case {
     name: "dnp3-stop-app-disable-unsol",
+    summary: "unknown host sends DISABLE_UNSOLICITED and STOP_APPLICATION",
+    headline: "2 alerts for 10.20.9.66",
     seed: 0xa77_0006,
     purpose: "DNP3 reporting suppression: master 10.20.1.10 polls outstation 10.20.2.32 \
 (address 11), which also reports confirmed unsolicited responses, for 40 s. Host 10.20.9.66 \
@@ -348,6 +360,8 @@ pub fn base32(data: &[u8]) -> String {
 /// A DNS tunnel-like exchange.
 pub(super) const DNS_TUNNEL_LIKE: Case = Case {
     name: "dns-tunnel-like",
+    summary: "emulated base32 TXT tunnel (300 queries) amid normal lookups",
+    headline: "tunnel alert for 10.30.1.66 / tunnel-demo.example only",
     seed: 0xa77_0007,
     purpose: "An emulated DNS tunnel (the shape of iodine/dnscat-style tools, generated, not a real \
 tool: the real-tool corpus is in `pcaps/dns-exfil/`): host 10.30.1.66 sends 300 TXT queries, one \

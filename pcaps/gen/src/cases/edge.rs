@@ -21,6 +21,8 @@ fn plc() -> Host {
 /// Malformed Modbus/TCP ADUs amid good transactions.
 pub(super) const MODBUS_MALFORMED: Case = Case {
     name: "modbus-malformed",
+    summary: "12 malformed ADUs (protocol id, lengths, counts, exception codes) amid good ones",
+    headline: "12 malformed anomalies + 2 unframeable, good ones decoded",
     seed: 0xbad_0001,
     purpose: "Malformed Modbus/TCP ADUs between good transactions, HMI 10.10.1.10 to PLC 10.10.2.21:502. \
 Connection 1 (each malformed ADU is framed correctly by its MBAP length, so the stream stays in sync): \
@@ -156,6 +158,8 @@ fn modbus_malformed(sc: &mut Scenario, t: &mut Tally) {
 /// DNP3 frames with header and body CRC errors amid good ones.
 pub(super) const DNP3_BAD_CRC: Case = Case {
     name: "dnp3-bad-crc",
+    summary: "header/body CRC errors, garbage before a frame, LEN<5",
+    headline: "5 damage anomalies, all later frames decoded",
     seed: 0xbad_0002,
     purpose: "DNP3 over TCP, master 10.20.1.10 (address 1) polling outstation 10.20.2.31 (address 10) \
 every second, with link-layer damage: poll 3's request has a bad header CRC (the outstation does \
@@ -235,6 +239,8 @@ fn dnp3_bad_crc(sc: &mut Scenario, t: &mut Tally) {
 /// Modbus and DNP3 PDUs split at every offset.
 pub(super) const TCP_AWKWARD_SPLITS: Case = Case {
     name: "tcp-awkward-splits",
+    summary: "Modbus and DNP3 PDUs split at every offset, 1 byte/segment, coalesced",
+    headline: "every PDU decoded once, 0 anomalies",
     seed: 0x5e9_0001,
     purpose: "Application PDUs split across TCP segments at every possible offset. Modbus (HMI \
 10.10.1.10 -> PLC 10.10.2.21:502): an FC 16 request writing 20 registers (53-byte ADU) sent as two \
@@ -356,6 +362,8 @@ fn tcp_awkward_splits(sc: &mut Scenario, t: &mut Tally) {
 /// Out-of-order, retransmitted and overlapping segments.
 pub(super) const TCP_OUT_OF_ORDER_RETRANS: Case = Case {
     name: "tcp-out-of-order-retrans",
+    summary: "reordered, duplicated, overlapping and conflicting TCP segments",
+    headline: "each PDU once, first copy wins, overlap-conflict anomalies",
     seed: 0x5e9_0002,
     purpose: "TCP delivery disorder on a Modbus session (10.10.1.10 -> 10.10.2.21:502) and a DNP3 \
 session (10.20.1.10 -> 10.20.2.31:20000), each between normal transactions: (1) a request in two \
@@ -510,6 +518,8 @@ fn disorder(
 /// Fragmented IPv4.
 pub(super) const IPV4_FRAGMENTS: Case = Case {
     name: "ipv4-fragments",
+    summary: "fragmented UDP DNS/DNP3 and TCP Modbus, tiny and overlapping fragments",
+    headline: "all reassembled, 1 overlapping-fragment anomaly",
     seed: 0xf7a_0001,
     purpose: "IPv4 fragmentation: (1) a 1.4 kB DNS response (60 A records) from resolver 10.30.1.2 \
 to 10.30.1.50 in 3 fragments in order; (2) the same size response in 4 fragments in reverse order; \
@@ -629,6 +639,8 @@ fn ipv4_fragments(sc: &mut Scenario, t: &mut Tally) {
 /// VLAN tags.
 pub(super) const VLAN_QINQ: Case = Case {
     name: "vlan-qinq",
+    summary: "802.1Q, QinQ (88a8/8100), double 8100, same IPs on two VLANs",
+    headline: "decoded through tags, flows keyed by VLAN, 0 anomalies",
     seed: 0x71a_0001,
     purpose: "802.1Q and QinQ tagging: Modbus polling on VLAN 10 (802.1Q); DNP3 polling in QinQ \
 (outer 802.1ad 0x88A8 VLAN 100, inner 802.1Q VLAN 20); DNS on VLAN 30 with priority 5; Modbus on \
@@ -725,6 +737,8 @@ fn vlan_qinq(sc: &mut Scenario, t: &mut Tally) {
 /// IPv6 with extension headers.
 pub(super) const IPV6: Case = Case {
     name: "ipv6",
+    summary: "Modbus/DNP3/DNS over IPv6 with Hop-by-Hop, Destination options, fragments",
+    headline: "all decoded, 0 anomalies",
     seed: 0x1b6_0001,
     purpose: "The three protocols over IPv6 (fd00:c0de::/64 unique-local addresses): Modbus polling \
 over plain IPv6; DNP3 polling with a Destination Options extension header before TCP; DNS lookups \

@@ -12,6 +12,8 @@ const MS: u64 = 1_000;
 /// Several Modbus masters polling several PLCs.
 pub(super) const MODBUS_POLLING: Case = Case {
     name: "modbus-polling",
+    summary: "HMI + historian polling 3 PLCs (FC 1-4, FC 6 set-points), 60 s",
+    headline: "617 transactions, 0 anomalies",
     seed: 0x4d42_0001,
     purpose: "Normal Modbus/TCP polling: an HMI (10.10.1.10) and a historian (10.10.1.11) poll three \
 PLCs (10.10.2.21-23, unit ids 1, 1 and 5) over long-lived TCP connections with handshakes. The HMI reads \
@@ -204,6 +206,8 @@ fn dnp3_polling(sc: &mut Scenario, t: &mut Tally, udp: bool) {
 /// DNP3 over TCP.
 pub(super) const DNP3_TCP_POLLING: Case = Case {
     name: "dnp3-tcp-polling",
+    summary: "DNP3/TCP master polling 2 outstations: startup, class/integrity polls, unsolicited",
+    headline: "all frames decoded, 0 anomalies",
     seed: 0xd0_0001,
     purpose: "Normal DNP3 over TCP (port 20000): master 10.20.1.10 (link address 1) polls outstations \
 10.20.2.31 (address 10) and 10.20.2.32 (address 11). Startup per outstation: integrity poll (class 0-3, \
@@ -223,6 +227,8 @@ confirmed.\n\
 /// DNP3 over UDP.
 pub(super) const DNP3_UDP_POLLING: Case = Case {
     name: "dnp3-udp-polling",
+    summary: "the same DNP3 polling over UDP",
+    headline: "all datagrams decoded, 0 anomalies",
     seed: 0xd0_0002,
     purpose: "The `dnp3-tcp-polling` scenario carried over UDP (port 20000 at both ends): one link layer \
 frame sequence per datagram, no TCP. Same master, outstations, startup, polling periods and \
@@ -292,6 +298,8 @@ fn dns_answer(sc: &mut Scenario, name: &str, qtype: u16) -> (u8, Vec<Record>) {
 /// Ordinary lookups.
 pub(super) const DNS_NORMAL: Case = Case {
     name: "dns-normal",
+    summary: "4 clients, ordinary A/AAAA/MX/PTR/TXT lookups, 1 TC->TCP retry",
+    headline: "all paired, 0 exfil/tunnel alerts",
     seed: 0xd45_0001,
     purpose: "Ordinary DNS from an operations LAN: four clients (10.30.1.50-53) ask the site resolver \
 10.30.1.2 for A, AAAA, MX, PTR and TXT records of everyday names (time sync, OS updates, plant hosts), \
@@ -362,6 +370,8 @@ fn dns_normal(sc: &mut Scenario, t: &mut Tally) {
 /// Modbus RTU frames carried over TCP (serial gateways).
 pub(super) const MODBUS_RTU_OVER_TCP: Case = Case {
     name: "modbus-rtu-over-tcp",
+    summary: "Modbus RTU frames (CRC) tunnelled over TCP 502 by a gateway",
+    headline: "detected as RTU-over-TCP, 0 CRC errors",
     seed: 0x7274_0001,
     purpose: "Modbus RTU framing (unit id + PDU + CRC-16/MODBUS, no MBAP header) tunnelled over TCP \
 port 502 by a serial-to-Ethernet converter, as many field gateways do: SCADA 10.40.1.10 polls \
