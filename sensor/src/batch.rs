@@ -1,0 +1,151 @@
+//! What crosses the channels: packet batches (reader → worker) and event
+//! reports (worker → writer).
+//!
+//! A [`Batch`] owns one contiguous byte buffer into which the reader copies
+//! packet bytes, and a list of [`Entry`]s: packets (offsets into the buffer)
+//! and [`Mark`]s. Batches are allocated once and recycled through a pool
+//! channel, so the steady state allocates nothing per packet.
+//!
+//! Marks are the synchronisation points that make the output deterministic:
+//! the reader puts the same mark, at the same position of the packet
+//! sequence, into every worker's stream (every second of packet time — a
+//! *tick*, when timeouts run — and every `pipeline.mark_packets` packets).
+//! At a mark a worker sends a [`Report`] with the records it produced since
+//! the previous one; the writer merges the reports of one mark from all
+//! workers in a fixed order before writing.
+
+use crate::stats::{ReaderCounters, WorkerSnapshot};
+use centinela_events::Timestamp;
+use std::sync::Arc;
+
+/// One captured packet inside a batch.
+#[derive(Debug, Clone, Copy)]
+pub struct PktMeta {
+    /// Offset of the bytes in [`Batch::data`].
+    pub off: u32,
+    /// Captured length.
+    pub len: u32,
+    /// Original length on the wire.
+    pub orig_len: u32,
+    /// Packet time.
+    pub ts: Timestamp,
+    /// Packet sequence number (1-based; `pcap_cnt` in replay).
+    pub seq: u64,
+    /// Link type.
+    pub linktype: i32,
+    /// Interface index (live capture), into the interface name table.
+    pub iface: u16,
+}
+
+/// A synchronisation mark.
+#[derive(Debug, Clone)]
+pub struct Mark {
+    /// Mark number (increasing from 1).
+    pub id: u64,
+    /// Sequence number of the next packet (records produced at the mark
+    /// sort before that packet's records).
+    pub seq: u64,
+    /// Packet time of the mark.
+    pub ts: Timestamp,
+    /// Run timeouts (a new second of packet time began).
+    pub tick: bool,
+    /// Report counters for a `stats` record.
+    pub stats: Option<Arc<ReaderCounters>>,
+    /// End of input: flush everything and stop.
+    pub last: bool,
+}
+
+/// A batch entry.
+#[derive(Debug, Clone)]
+pub enum Entry {
+    /// A packet.
+    Pkt(PktMeta),
+    /// A mark.
+    Mark(Mark),
+}
+
+/// A batch of packets and marks for one worker.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Packet bytes.
+    pub data: Vec<u8>,
+    /// Entries in order.
+    pub entries: Vec<Entry>,
+    /// Packets among the entries.
+    pub packets: usize,
+}
+
+impl Batch {
+    /// A batch with room for `packets` packets and `bytes` bytes.
+    pub fn with_capacity(packets: usize, bytes: usize) -> Self {
+        Self { data: Vec::with_capacity(bytes), entries: Vec::with_capacity(packets + 2), packets: 0 }
+    }
+
+    /// Empty it for reuse (keeps the allocations).
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.entries.clear();
+        self.packets = 0;
+    }
+
+    /// The bytes of a packet.
+    pub fn bytes(&self, m: &PktMeta) -> &[u8] {
+        let s = m.off as usize;
+        self.data.get(s..s + m.len as usize).unwrap_or(&[])
+    }
+
+    /// Append a mark, folding it into a trailing mark (live capture may
+    /// coalesce marks while a queue is full; the newest id wins).
+    pub fn push_mark(&mut self, m: Mark) {
+        if let Some(Entry::Mark(last)) = self.entries.last_mut() {
+            let stats = m.stats.or(last.stats.take());
+            *last = Mark { tick: last.tick || m.tick, stats, ..m };
+            return;
+        }
+        self.entries.push(Entry::Mark(m));
+    }
+}
+
+/// One serialized record in a [`Report`].
+#[derive(Debug, Clone, Copy)]
+pub struct Rec {
+    /// Packet sequence number the record sorts at.
+    pub seq: u64,
+    /// 0: produced at a mark (before packet `seq`); 1: produced by packet `seq`.
+    pub phase: u8,
+    /// Spool priority (alerts, anomalies).
+    pub priority: bool,
+    /// Byte range in [`Report::buf`].
+    pub start: u32,
+    /// Length.
+    pub len: u32,
+}
+
+/// What a worker sends at a mark.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Worker index.
+    pub worker: usize,
+    /// The mark this report ends at.
+    pub mark: u64,
+    /// Packet time of the mark.
+    pub ts: Timestamp,
+    /// Serialized records (JSON objects, back to back).
+    pub buf: Vec<u8>,
+    /// The records.
+    pub recs: Vec<Rec>,
+    /// Counters, when the mark asked for stats (or at the end).
+    pub snapshot: Option<Box<WorkerSnapshot>>,
+    /// Reader counters carried by the mark.
+    pub reader: Option<Arc<ReaderCounters>>,
+    /// Last report of this worker.
+    pub last: bool,
+}
+
+impl Report {
+    /// The bytes of a record.
+    pub fn rec_bytes(&self, r: &Rec) -> &[u8] {
+        let s = r.start as usize;
+        self.buf.get(s..s + r.len as usize).unwrap_or(&[])
+    }
+}

@@ -1,0 +1,545 @@
+//! L2–L4 decoding with etherparse's lax slicing.
+//!
+//! [`decode`] takes one captured frame and its link type and returns what it
+//! could parse — VLAN ids, the IP layer (addresses, protocol, payload,
+//! fragment info) and the transport header — plus, when parsing stopped early,
+//! a stable anomaly name saying where. Nothing here allocates: every slice
+//! borrows the frame.
+//!
+//! Link types: Ethernet (with 802.1Q / QinQ), Linux cooked SLL and SLL2, raw
+//! IPv4/IPv6 (`RAW`, `IPV4`, `IPV6`), BSD null/loopback.
+
+use etherparse::err::Layer;
+use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, TransportSlice};
+use std::net::IpAddr;
+
+/// Link types we decode (pcap LINKTYPE_* values).
+pub mod linktype {
+    /// BSD loopback, host byte order family.
+    pub const NULL: i32 = 0;
+    /// Ethernet.
+    pub const ETHERNET: i32 = 1;
+    /// Raw IP (OpenBSD value).
+    pub const RAW_OPENBSD: i32 = 14;
+    /// Raw IP (some BSDs).
+    pub const RAW_12: i32 = 12;
+    /// Raw IP.
+    pub const RAW: i32 = 101;
+    /// OpenBSD loopback, network byte order family.
+    pub const LOOP: i32 = 108;
+    /// Linux cooked capture v1.
+    pub const LINUX_SLL: i32 = 113;
+    /// Raw IPv4.
+    pub const IPV4: i32 = 228;
+    /// Raw IPv6.
+    pub const IPV6: i32 = 229;
+    /// Linux cooked capture v2.
+    pub const LINUX_SLL2: i32 = 276;
+
+    /// Whether [`super::decode`] knows this link type.
+    pub fn supported(lt: i32) -> bool {
+        matches!(
+            lt,
+            NULL | ETHERNET | RAW_OPENBSD | RAW_12 | RAW | LOOP | LINUX_SLL | IPV4 | IPV6 | LINUX_SLL2
+        )
+    }
+}
+
+/// IP fragment facts (from the IPv4 header or the IPv6 fragment header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FragInfo {
+    /// Identification (16 bits for IPv4, 32 for IPv6).
+    pub id: u32,
+    /// Offset of this fragment's payload in the datagram, bytes.
+    pub offset: u32,
+    /// More fragments follow.
+    pub more: bool,
+}
+
+/// The IP layer of a packet.
+#[derive(Debug, Clone, Copy)]
+pub struct Ip<'a> {
+    /// Source address.
+    pub src: IpAddr,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// Transport protocol number (after IPv6 extension headers).
+    pub proto: u8,
+    /// IP payload (possibly cut short by the snaplen).
+    pub payload: &'a [u8],
+    /// Set when this packet is a fragment.
+    pub frag: Option<FragInfo>,
+    /// False when the payload is shorter than the IP header said.
+    pub complete: bool,
+    /// The IPv4 header checksum was verified and is wrong.
+    pub checksum_bad: bool,
+}
+
+/// TCP header facts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tcp {
+    /// Source port.
+    pub sport: u16,
+    /// Destination port.
+    pub dport: u16,
+    /// Sequence number.
+    pub seq: u32,
+    /// Acknowledgement number.
+    pub ack: u32,
+    /// Flags byte (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10, URG 0x20, ECE 0x40, CWR 0x80).
+    pub flags: u8,
+}
+
+/// TCP flag bits.
+pub mod tcpflag {
+    /// FIN.
+    pub const FIN: u8 = 0x01;
+    /// SYN.
+    pub const SYN: u8 = 0x02;
+    /// RST.
+    pub const RST: u8 = 0x04;
+    /// PSH.
+    pub const PSH: u8 = 0x08;
+    /// ACK.
+    pub const ACK: u8 = 0x10;
+}
+
+/// The transport layer.
+#[derive(Debug, Clone, Copy)]
+pub enum L4<'a> {
+    /// TCP header and payload.
+    Tcp(Tcp, &'a [u8]),
+    /// UDP ports and payload.
+    Udp {
+        /// Source port.
+        sport: u16,
+        /// Destination port.
+        dport: u16,
+        /// Payload.
+        payload: &'a [u8],
+    },
+    /// ICMP (v4 or v6) type and code.
+    Icmp {
+        /// Type.
+        ty: u8,
+        /// Code.
+        code: u8,
+        /// True for ICMPv6.
+        v6: bool,
+    },
+    /// Another protocol, or a transport header that did not parse.
+    Other,
+}
+
+/// VLAN ids, outermost first (at most [`MAX_VLANS`]).
+pub const MAX_VLANS: usize = 2;
+
+/// What [`decode`] found.
+#[derive(Debug, Clone, Copy)]
+pub struct Decoded<'a> {
+    /// VLAN ids, `vlan[..nvlan]`.
+    pub vlan: [u16; MAX_VLANS],
+    /// Number of VLAN ids.
+    pub nvlan: u8,
+    /// The IP layer, if any.
+    pub ip: Option<Ip<'a>>,
+    /// The transport layer (only for unfragmented IP).
+    pub l4: L4<'a>,
+    /// Where decoding stopped early (stable anomaly name), if it did.
+    pub stop: Option<&'static str>,
+}
+
+impl Decoded<'_> {
+    fn empty() -> Self {
+        Self { vlan: [0; MAX_VLANS], nvlan: 0, ip: None, l4: L4::Other, stop: None }
+    }
+
+    /// The VLAN ids.
+    pub fn vlans(&self) -> &[u16] {
+        &self.vlan[..usize::from(self.nvlan).min(MAX_VLANS)]
+    }
+}
+
+/// Decode one frame of link type `linktype`; `verify` checks IPv4 header
+/// checksums.
+pub fn decode(linktype: i32, frame: &[u8], verify: bool) -> Decoded<'_> {
+    match linktype {
+        linktype::ETHERNET => match LaxSlicedPacket::from_ethernet(frame) {
+            Ok(p) => from_lax(&p, verify),
+            Err(_) => Decoded { stop: Some("decoder.ethernet.pkt_too_small"), ..Decoded::empty() },
+        },
+        linktype::LINUX_SLL => {
+            if frame.len() < 16 {
+                return Decoded { stop: Some("decoder.sll.pkt_too_small"), ..Decoded::empty() };
+            }
+            let et = u16::from_be_bytes([frame[14], frame[15]]);
+            from_ether_type(et, &frame[16..], verify)
+        }
+        linktype::LINUX_SLL2 => {
+            if frame.len() < 20 {
+                return Decoded { stop: Some("decoder.sll2.pkt_too_small"), ..Decoded::empty() };
+            }
+            let et = u16::from_be_bytes([frame[0], frame[1]]);
+            from_ether_type(et, &frame[20..], verify)
+        }
+        linktype::NULL | linktype::LOOP => {
+            if frame.len() < 4 {
+                return Decoded { stop: Some("decoder.null.pkt_too_small"), ..Decoded::empty() };
+            }
+            let raw = [frame[0], frame[1], frame[2], frame[3]];
+            // The family is in the capturing host's byte order for NULL:
+            // accept either order (AF values are small).
+            let fam = if linktype == linktype::LOOP {
+                u32::from_be_bytes(raw)
+            } else {
+                let le = u32::from_le_bytes(raw);
+                if le < 256 { le } else { u32::from_be_bytes(raw) }
+            };
+            match fam {
+                2 => from_ip(&frame[4..], verify),
+                10 | 24 | 28 | 30 => from_ip(&frame[4..], verify),
+                _ => Decoded { stop: Some("decoder.null.unsupported_type"), ..Decoded::empty() },
+            }
+        }
+        linktype::RAW | linktype::RAW_12 | linktype::RAW_OPENBSD | linktype::IPV4 | linktype::IPV6 => {
+            from_ip(frame, verify)
+        }
+        _ => Decoded { stop: Some("decoder.unsupported_linktype"), ..Decoded::empty() },
+    }
+}
+
+fn from_ether_type(et: u16, data: &[u8], verify: bool) -> Decoded<'_> {
+    from_lax(&LaxSlicedPacket::from_ether_type(EtherType(et), data), verify)
+}
+
+fn from_ip(data: &[u8], verify: bool) -> Decoded<'_> {
+    match LaxSlicedPacket::from_ip(data) {
+        Ok(p) => from_lax(&p, verify),
+        Err(etherparse::err::ip::LaxHeaderSliceError::Len(_)) => {
+            Decoded { stop: Some("decoder.ip.trunc_pkt"), ..Decoded::empty() }
+        }
+        Err(etherparse::err::ip::LaxHeaderSliceError::Content(_)) => {
+            Decoded { stop: Some("decoder.ip.invalid_header"), ..Decoded::empty() }
+        }
+    }
+}
+
+fn layer_name(layer: Layer, len: bool) -> &'static str {
+    match (layer, len) {
+        (Layer::Ethernet2Header, _) => "decoder.ethernet.pkt_too_small",
+        (Layer::LinuxSllHeader, _) => "decoder.sll.pkt_too_small",
+        (Layer::VlanHeader, _) => "decoder.vlan.truncated",
+        (Layer::MacsecHeader | Layer::MacsecPacket, _) => "decoder.macsec.invalid",
+        (Layer::IpHeader, true) => "decoder.ip.trunc_pkt",
+        (Layer::IpHeader, false) => "decoder.ip.invalid_header",
+        (Layer::Ipv4Header | Layer::Ipv4Packet, true) => "decoder.ipv4.trunc_pkt",
+        (Layer::Ipv4Header | Layer::Ipv4Packet, false) => "decoder.ipv4.invalid_header",
+        (Layer::IpAuthHeader, _) => "decoder.ip.auth_header_invalid",
+        (Layer::Ipv6Header | Layer::Ipv6Packet, true) => "decoder.ipv6.trunc_pkt",
+        (Layer::Ipv6Header | Layer::Ipv6Packet, false) => "decoder.ipv6.invalid_header",
+        (
+            Layer::Ipv6ExtHeader
+            | Layer::Ipv6HopByHopHeader
+            | Layer::Ipv6DestOptionsHeader
+            | Layer::Ipv6RouteHeader
+            | Layer::Ipv6FragHeader,
+            true,
+        ) => "decoder.ipv6.exthdr_truncated",
+        (
+            Layer::Ipv6ExtHeader
+            | Layer::Ipv6HopByHopHeader
+            | Layer::Ipv6DestOptionsHeader
+            | Layer::Ipv6RouteHeader
+            | Layer::Ipv6FragHeader,
+            false,
+        ) => "decoder.ipv6.exthdr_invalid",
+        (Layer::UdpHeader | Layer::UdpPayload, _) => "decoder.udp.pkt_too_small",
+        (Layer::TcpHeader, true) => "decoder.tcp.pkt_too_small",
+        (Layer::TcpHeader, false) => "decoder.tcp.hlen_invalid",
+        (Layer::Icmpv4 | Layer::Icmpv4Timestamp | Layer::Icmpv4TimestampReply, _) => {
+            "decoder.icmpv4.pkt_too_small"
+        }
+        (Layer::Icmpv6, _) => "decoder.icmpv6.pkt_too_small",
+        (Layer::Arp, _) => "decoder.arp.invalid",
+        _ => "decoder.invalid",
+    }
+}
+
+fn from_lax<'a>(p: &LaxSlicedPacket<'a>, verify: bool) -> Decoded<'a> {
+    let mut d = Decoded::empty();
+    for ext in &p.link_exts {
+        if let etherparse::LaxLinkExtSlice::Vlan(v) = ext
+            && usize::from(d.nvlan) < MAX_VLANS
+        {
+            d.vlan[usize::from(d.nvlan)] = v.vlan_identifier().value();
+            d.nvlan += 1;
+        }
+    }
+    if let Some((err, layer)) = &p.stop_err {
+        let len = matches!(err, etherparse::err::packet::SliceError::Len(_));
+        d.stop = Some(layer_name(*layer, len));
+    }
+    let mut checksum_bad = false;
+    let (src, dst, pl, frag) = match &p.net {
+        Some(LaxNetSlice::Ipv4(v4)) => {
+            let h = v4.header();
+            checksum_bad = verify && !ipv4_header_checksum_ok(h.slice());
+            let frag = if v4.is_payload_fragmented() {
+                Some(FragInfo {
+                    id: u32::from(h.identification()),
+                    offset: u32::from(h.fragments_offset().value()) * 8,
+                    more: h.more_fragments(),
+                })
+            } else {
+                None
+            };
+            (IpAddr::from(h.source()), IpAddr::from(h.destination()), v4.payload(), frag)
+        }
+        Some(LaxNetSlice::Ipv6(v6)) => {
+            let h = v6.header();
+            let mut frag = None;
+            if v6.is_payload_fragmented() {
+                for ext in v6.extensions().clone() {
+                    if let etherparse::Ipv6ExtensionSlice::Fragment(fh) = ext {
+                        frag = Some(FragInfo {
+                            id: fh.identification(),
+                            offset: u32::from(fh.fragment_offset().value()) * 8,
+                            more: fh.more_fragments(),
+                        });
+                    }
+                }
+            }
+            (IpAddr::from(h.source()), IpAddr::from(h.destination()), v6.payload(), frag)
+        }
+        _ => return d,
+    };
+    d.ip = Some(Ip {
+        src,
+        dst,
+        proto: pl.ip_number.0,
+        payload: pl.payload,
+        frag,
+        complete: !pl.incomplete,
+        checksum_bad,
+    });
+    if frag.is_none() {
+        d.l4 = match &p.transport {
+            Some(TransportSlice::Tcp(t)) => L4::Tcp(tcp_of(t), t.payload()),
+            Some(TransportSlice::Udp(u)) => {
+                L4::Udp { sport: u.source_port(), dport: u.destination_port(), payload: u.payload() }
+            }
+            Some(TransportSlice::Icmpv4(i)) => L4::Icmp { ty: i.type_u8(), code: i.code_u8(), v6: false },
+            Some(TransportSlice::Icmpv6(i)) => L4::Icmp { ty: i.type_u8(), code: i.code_u8(), v6: true },
+            _ => L4::Other,
+        };
+    }
+    d
+}
+
+fn tcp_of(t: &etherparse::TcpSlice<'_>) -> Tcp {
+    // Byte 13 of the header holds the eight classic flags.
+    let flags = t.header_slice().get(13).copied().unwrap_or(0);
+    Tcp {
+        sport: t.source_port(),
+        dport: t.destination_port(),
+        seq: t.sequence_number(),
+        ack: t.acknowledgment_number(),
+        flags,
+    }
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+fn ip_addrs(b: &[u8]) -> Option<(IpAddr, IpAddr)> {
+    match b.first()? >> 4 {
+        4 => {
+            let s: [u8; 4] = b.get(12..16)?.try_into().ok()?;
+            let d: [u8; 4] = b.get(16..20)?.try_into().ok()?;
+            Some((IpAddr::from(s), IpAddr::from(d)))
+        }
+        6 => {
+            let s: [u8; 16] = b.get(8..24)?.try_into().ok()?;
+            let d: [u8; 16] = b.get(24..40)?.try_into().ok()?;
+            Some((IpAddr::from(s), IpAddr::from(d)))
+        }
+        _ => None,
+    }
+}
+
+/// The IP pair and VLAN ids of a frame, for sharding: a cheap bounds-checked
+/// peek (no validation); `None` for non-IP frames.
+pub fn shard_key(lt: i32, frame: &[u8]) -> Option<(IpAddr, IpAddr, [u16; MAX_VLANS])> {
+    let (mut et, mut off) = match lt {
+        linktype::ETHERNET => (be16(frame, 12)?, 14),
+        linktype::LINUX_SLL => (be16(frame, 14)?, 16),
+        linktype::LINUX_SLL2 => (be16(frame, 0)?, 20),
+        linktype::NULL | linktype::LOOP => {
+            let (s, d) = ip_addrs(frame.get(4..)?)?;
+            return Some((s, d, [0; MAX_VLANS]));
+        }
+        _ => {
+            let (s, d) = ip_addrs(frame)?;
+            return Some((s, d, [0; MAX_VLANS]));
+        }
+    };
+    let mut vlan = [0u16; MAX_VLANS];
+    let mut n = 0;
+    let mut hops = 0;
+    while matches!(et, 0x8100 | 0x88a8 | 0x9100) && hops < 3 {
+        if n < MAX_VLANS {
+            vlan[n] = be16(frame, off)? & 0x0fff;
+            n += 1;
+        }
+        et = be16(frame, off + 2)?;
+        off += 4;
+        hops += 1;
+    }
+    match et {
+        0x0800 | 0x86dd => {
+            let (s, d) = ip_addrs(frame.get(off..)?)?;
+            Some((s, d, vlan))
+        }
+        _ => None,
+    }
+}
+
+/// Parse the transport layer of a reassembled datagram. Returns the L4 view
+/// and an anomaly name when the header did not parse.
+pub fn l4_from_payload(proto: u8, data: &[u8]) -> (L4<'_>, Option<&'static str>) {
+    match proto {
+        6 => match etherparse::TcpSlice::from_slice(data) {
+            Ok(t) => (L4::Tcp(tcp_of(&t), t.payload()), None),
+            Err(_) => (L4::Other, Some("decoder.tcp.pkt_too_small")),
+        },
+        17 => match etherparse::UdpSlice::from_slice_lax(data) {
+            Ok(u) => {
+                (L4::Udp { sport: u.source_port(), dport: u.destination_port(), payload: u.payload() }, None)
+            }
+            Err(_) => (L4::Other, Some("decoder.udp.pkt_too_small")),
+        },
+        1 => match data {
+            [ty, code, ..] if data.len() >= 8 => (L4::Icmp { ty: *ty, code: *code, v6: false }, None),
+            _ => (L4::Other, Some("decoder.icmpv4.pkt_too_small")),
+        },
+        58 => match data {
+            [ty, code, ..] if data.len() >= 8 => (L4::Icmp { ty: *ty, code: *code, v6: true }, None),
+            _ => (L4::Other, Some("decoder.icmpv6.pkt_too_small")),
+        },
+        _ => (L4::Other, None),
+    }
+}
+
+/// Verify an IPv4 header checksum (used when `decode.checksum_validation`).
+pub fn ipv4_header_checksum_ok(frame_ip: &[u8]) -> bool {
+    let Some(&vihl) = frame_ip.first() else { return false };
+    let hl = usize::from(vihl & 0x0f) * 4;
+    let Some(h) = frame_ip.get(..hl) else { return false };
+    let mut sum: u32 = 0;
+    for c in h.chunks(2) {
+        let w = match c {
+            [a, b] => u16::from_be_bytes([*a, *b]),
+            [a] => u16::from_be_bytes([*a, 0]),
+            _ => 0,
+        };
+        sum += u32::from(w);
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum == 0xffff
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::PacketBuilder;
+
+    fn eth_tcp(payload: &[u8]) -> Vec<u8> {
+        let b = PacketBuilder::ethernet2([1; 6], [2; 6])
+            .single_vlan(etherparse::VlanId::try_new(7).unwrap())
+            .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .tcp(1234, 502, 1000, 4096)
+            .syn();
+        let mut v = Vec::new();
+        b.write(&mut v, payload).unwrap();
+        v
+    }
+
+    #[test]
+    fn ethernet_vlan_ipv4_tcp() {
+        let f = eth_tcp(b"abc");
+        let d = decode(linktype::ETHERNET, &f, false);
+        assert_eq!(d.vlans(), &[7]);
+        let ip = d.ip.unwrap();
+        assert_eq!(ip.src, "10.0.0.1".parse::<IpAddr>().unwrap());
+        assert_eq!(ip.proto, 6);
+        match d.l4 {
+            L4::Tcp(t, p) => {
+                assert_eq!((t.sport, t.dport, t.seq), (1234, 502, 1000));
+                assert_eq!(t.flags & tcpflag::SYN, tcpflag::SYN);
+                assert_eq!(p, b"abc");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(d.stop.is_none());
+    }
+
+    #[test]
+    fn every_truncation_is_safe_and_reported() {
+        let f = eth_tcp(b"abcdef");
+        for n in 0..f.len() {
+            let d = decode(linktype::ETHERNET, &f[..n], false);
+            if n < 18 + 20 + 20 {
+                assert!(d.stop.is_some() || matches!(d.l4, L4::Other), "len {n}");
+            }
+        }
+        for lt in [0, 12, 14, 101, 108, 113, 228, 229, 276, 9999] {
+            for n in 0..f.len() {
+                let _ = decode(lt, &f[..n], false);
+            }
+        }
+    }
+
+    #[test]
+    fn sll_and_raw() {
+        let f = eth_tcp(b"x");
+        // Ethernet(14) + VLAN(4): the IP packet starts at 18.
+        let ip = &f[18..];
+        let d = decode(linktype::RAW, ip, false);
+        assert!(matches!(d.l4, L4::Tcp(..)));
+        let mut sll = vec![0u8; 16];
+        sll[14] = 0x08;
+        sll.extend_from_slice(ip);
+        assert!(matches!(decode(linktype::LINUX_SLL, &sll, false).l4, L4::Tcp(..)));
+        let mut sll2 = vec![0u8; 20];
+        sll2[0] = 0x08;
+        sll2.extend_from_slice(ip);
+        assert!(matches!(decode(linktype::LINUX_SLL2, &sll2, false).l4, L4::Tcp(..)));
+        let mut null = 2u32.to_le_bytes().to_vec();
+        null.extend_from_slice(ip);
+        assert!(matches!(decode(linktype::NULL, &null, false).l4, L4::Tcp(..)));
+        assert_eq!(decode(147, ip, false).stop, Some("decoder.unsupported_linktype"));
+    }
+
+    #[test]
+    fn fragment_is_flagged_and_not_transport_parsed() {
+        let mut f = eth_tcp(b"0123456789");
+        // Set MF in the IPv4 header (offset 18 + 6).
+        f[18 + 6] |= 0x20;
+        let d = decode(linktype::ETHERNET, &f, false);
+        let ip = d.ip.unwrap();
+        assert_eq!(ip.frag.map(|x| (x.offset, x.more)), Some((0, true)));
+        assert!(matches!(d.l4, L4::Other));
+    }
+
+    #[test]
+    fn checksum() {
+        let f = eth_tcp(b"");
+        assert!(ipv4_header_checksum_ok(&f[18..]));
+        let mut g = f.clone();
+        g[18 + 8] ^= 1;
+        assert!(!ipv4_header_checksum_ok(&g[18..]));
+    }
+}

@@ -1,0 +1,276 @@
+//! The reader side of the pipeline: shard packets to workers in batches and
+//! insert synchronisation marks.
+//!
+//! Backpressure policy (per source):
+//! * [`Policy::Block`] (replay): when a worker queue is full the reader
+//!   waits — nothing is lost, the replay runs at the speed of the slowest
+//!   worker.
+//! * [`Policy::Drop`] (live capture): the reader never blocks; a packet for
+//!   a worker whose queue and pending batch are full is dropped and counted
+//!   (`drops.queue_full`). Marks are never dropped: they are folded into the
+//!   worker's pending batch (or owed to its next one).
+
+use crate::batch::{Batch, Entry, Mark, PktMeta};
+use crate::decode;
+use crate::flow::FlowKey;
+use crate::source::RawPacket;
+use crate::stats::ReaderCounters;
+use centinela_events::Timestamp;
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use std::sync::Arc;
+
+/// What the reader does when a worker queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Wait (replay).
+    Block,
+    /// Drop the packet and count it (live capture).
+    Drop,
+}
+
+/// Dispatcher settings.
+#[derive(Debug, Clone, Copy)]
+pub struct DispatchCfg {
+    /// Packets per batch.
+    pub batch_packets: usize,
+    /// Bytes per batch.
+    pub batch_bytes: usize,
+    /// Packets are cut to this length.
+    pub max_packet: usize,
+    /// A mark every this many packets.
+    pub mark_packets: u64,
+    /// Seconds of packet time between stats marks (0 = no stats).
+    pub stats_interval: i64,
+    /// Policy.
+    pub policy: Policy,
+}
+
+/// Shards packets to workers.
+#[derive(Debug)]
+pub struct Dispatcher {
+    cfg: DispatchCfg,
+    senders: Vec<Sender<Batch>>,
+    pool: Receiver<Batch>,
+    pending: Vec<Option<Batch>>,
+    owed: Vec<Option<Mark>>,
+    seq: u64,
+    mark_id: u64,
+    since_mark: u64,
+    last_tick: Option<i64>,
+    next_stats: i64,
+    max_ts: Timestamp,
+    /// Reader counters.
+    pub counters: ReaderCounters,
+    /// A worker hung up (it panicked or stopped).
+    pub disconnected: bool,
+}
+
+impl Dispatcher {
+    /// A dispatcher over these worker queues and batch pool.
+    pub fn new(cfg: DispatchCfg, senders: Vec<Sender<Batch>>, pool: Receiver<Batch>) -> Self {
+        let n = senders.len();
+        Self {
+            cfg,
+            senders,
+            pool,
+            pending: (0..n).map(|_| None).collect(),
+            owed: (0..n).map(|_| None).collect(),
+            seq: 0,
+            mark_id: 0,
+            since_mark: 0,
+            last_tick: None,
+            next_stats: i64::MAX,
+            max_ts: Timestamp::default(),
+            counters: ReaderCounters::default(),
+            disconnected: false,
+        }
+    }
+
+    /// Packets dispatched so far.
+    pub fn packets(&self) -> u64 {
+        self.seq
+    }
+
+    /// Latest packet time.
+    pub fn now(&self) -> Timestamp {
+        self.max_ts
+    }
+
+    fn acquire(&mut self, w: usize, force_block: bool) -> bool {
+        if self.pending[w].is_none() {
+            let got = if self.cfg.policy == Policy::Block || force_block {
+                self.pool.recv().ok()
+            } else {
+                self.pool.try_recv().ok()
+            };
+            let Some(mut b) = got else { return false };
+            b.clear();
+            if let Some(m) = self.owed[w].take() {
+                b.push_mark(m);
+            }
+            self.pending[w] = Some(b);
+        }
+        true
+    }
+
+    fn flush(&mut self, w: usize, force_block: bool) {
+        let Some(b) = self.pending[w].take() else { return };
+        if self.cfg.policy == Policy::Block || force_block {
+            if self.senders[w].send(b).is_err() {
+                self.disconnected = true;
+            }
+            return;
+        }
+        match self.senders[w].try_send(b) {
+            Ok(()) => {}
+            Err(TrySendError::Full(b)) => self.pending[w] = Some(b),
+            Err(TrySendError::Disconnected(_)) => self.disconnected = true,
+        }
+    }
+
+    fn drop_packet(&mut self) {
+        *self.counters.drops.entry("queue_full").or_default() += 1;
+    }
+
+    /// Dispatch one packet. Returns false when the workers are gone.
+    pub fn push(&mut self, p: RawPacket<'_>) -> bool {
+        if self.disconnected {
+            return false;
+        }
+        // A new second of packet time: tick (and maybe stats) before it.
+        match self.last_tick {
+            None => {
+                self.last_tick = Some(p.ts.secs);
+                self.counters.start = Some(p.ts);
+                self.next_stats = if self.cfg.stats_interval > 0 {
+                    p.ts.secs.saturating_add(self.cfg.stats_interval)
+                } else {
+                    i64::MAX
+                };
+            }
+            Some(t) if p.ts.secs > t => {
+                self.last_tick = Some(p.ts.secs);
+                let stats = p.ts.secs >= self.next_stats;
+                if stats {
+                    while self.next_stats <= p.ts.secs {
+                        self.next_stats = self.next_stats.saturating_add(self.cfg.stats_interval.max(1));
+                    }
+                }
+                self.mark(Timestamp::new(p.ts.secs, 0), true, stats, false);
+            }
+            _ => {}
+        }
+        if self.since_mark >= self.cfg.mark_packets {
+            self.mark(self.max_ts, false, false, false);
+        }
+        if p.ts > self.max_ts {
+            self.max_ts = p.ts;
+        }
+        self.seq += 1;
+        self.since_mark += 1;
+        self.counters.packets += 1;
+        self.counters.bytes += u64::from(p.orig_len);
+        let n = self.senders.len();
+        let w = match decode::shard_key(p.linktype, p.data) {
+            Some((a, b, vlan)) => FlowKey::shard(a, b, vlan, n),
+            None => 0,
+        };
+        let data = if p.data.len() > self.cfg.max_packet {
+            self.counters.truncated += 1;
+            &p.data[..self.cfg.max_packet]
+        } else {
+            p.data
+        };
+        // Make room in the worker's batch.
+        if let Some(b) = &self.pending[w]
+            && (b.packets >= self.cfg.batch_packets || b.data.len() + data.len() > self.cfg.batch_bytes)
+        {
+            self.flush(w, false);
+        }
+        if !self.acquire(w, false) {
+            self.drop_packet();
+            return !self.disconnected;
+        }
+        let Some(b) = self.pending[w].as_mut() else { return false };
+        if b.packets >= self.cfg.batch_packets || b.data.len() + data.len() > self.cfg.batch_bytes {
+            // Live capture with the queue still full.
+            self.drop_packet();
+            return true;
+        }
+        let off = b.data.len() as u32;
+        b.data.extend_from_slice(data);
+        b.entries.push(Entry::Pkt(PktMeta {
+            off,
+            len: data.len() as u32,
+            orig_len: p.orig_len,
+            ts: p.ts,
+            seq: self.seq,
+            linktype: p.linktype,
+            iface: p.iface,
+        }));
+        b.packets += 1;
+        !self.disconnected
+    }
+
+    /// Insert a mark into every worker's stream and flush the batches.
+    pub fn mark(&mut self, ts: Timestamp, tick: bool, stats: bool, last: bool) {
+        self.mark_id += 1;
+        self.since_mark = 0;
+        let reader = stats.then(|| {
+            let mut c = self.counters.clone();
+            c.queue_depths =
+                (self.cfg.policy == Policy::Drop).then(|| self.senders.iter().map(Sender::len).collect());
+            Arc::new(c)
+        });
+        let reader = if last {
+            let mut c = self.counters.clone();
+            c.queue_depths = None;
+            Some(Arc::new(c))
+        } else {
+            reader
+        };
+        for w in 0..self.senders.len() {
+            let m = Mark { id: self.mark_id, seq: self.seq + 1, ts, tick, stats: reader.clone(), last };
+            if self.acquire(w, last) {
+                if let Some(b) = self.pending[w].as_mut() {
+                    b.push_mark(m);
+                }
+            } else {
+                match &mut self.owed[w] {
+                    Some(o) => {
+                        let stats = m.stats.clone().or(o.stats.take());
+                        *o = Mark { tick: o.tick || m.tick, stats, ..m };
+                    }
+                    slot @ None => *slot = Some(m),
+                }
+            }
+            self.flush(w, last);
+        }
+    }
+
+    /// A tick from the wall clock while a live source is idle (so flows
+    /// time out on a quiet link). Ignored unless a new second began.
+    pub fn idle_tick(&mut self, now: Timestamp) {
+        if let Some(t) = self.last_tick
+            && now.secs > t
+        {
+            self.last_tick = Some(now.secs);
+            if now > self.max_ts {
+                self.max_ts = Timestamp::new(now.secs, 0);
+            }
+            let stats = now.secs >= self.next_stats;
+            if stats {
+                while self.next_stats <= now.secs {
+                    self.next_stats = self.next_stats.saturating_add(self.cfg.stats_interval.max(1));
+                }
+            }
+            self.mark(Timestamp::new(now.secs, 0), true, stats, false);
+        }
+    }
+
+    /// End of input: the last mark (blocking until every worker got it).
+    pub fn finish(&mut self) {
+        let ts = self.max_ts;
+        self.mark(ts, true, true, true);
+    }
+}

@@ -1,0 +1,465 @@
+//! Flow keys, Community ID v1, deterministic flow ids and the per-worker flow
+//! table.
+//!
+//! A [`FlowKey`] is direction-less: the (address, port) pair that sorts first
+//! is stored first, so both directions of a conversation find the same entry.
+//! The [`FlowTable`] is a slab of entries indexed by a hash map, with one
+//! intrusive least-recently-used list per timeout class: expiring flows is a
+//! walk from the head of each list that stops at the first flow still alive,
+//! and the oldest idle flow (the eviction victim when the table is full) is
+//! the oldest of the list heads. All expiry is driven by packet time.
+
+use base64::Engine as _;
+use centinela_events::Timestamp;
+use sha1::{Digest, Sha1};
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// A direction-less flow key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    /// Lower (address, port) end.
+    pub lo: (IpAddr, u16),
+    /// Higher end.
+    pub hi: (IpAddr, u16),
+    /// IP protocol number.
+    pub proto: u8,
+    /// VLAN ids (0 = absent).
+    pub vlan: [u16; 2],
+}
+
+impl FlowKey {
+    /// Build the key of a packet; returns the key and whether the packet's
+    /// source is the `lo` end.
+    pub fn new(src: (IpAddr, u16), dst: (IpAddr, u16), proto: u8, vlan: [u16; 2]) -> (Self, bool) {
+        if src <= dst {
+            (Self { lo: src, hi: dst, proto, vlan }, true)
+        } else {
+            (Self { lo: dst, hi: src, proto, vlan }, false)
+        }
+    }
+
+    /// The shard of a packet: a hash of the unordered IP pair and VLANs (so
+    /// all flows between two hosts, and all their fragments, land on one
+    /// worker). Deterministic across runs.
+    pub fn shard(a: IpAddr, b: IpAddr, vlan: [u16; 2], n: usize) -> usize {
+        let (x, y) = if a <= b { (a, b) } else { (b, a) };
+        let mut h = Fnv::new();
+        h.ip(x);
+        h.ip(y);
+        h.bytes(&vlan[0].to_be_bytes());
+        h.bytes(&vlan[1].to_be_bytes());
+        (mix64(h.0) % (n.max(1) as u64)) as usize
+    }
+
+    /// Deterministic flow id: hash of the key and the flow's first packet
+    /// time, kept to 53 bits so every JSON reader represents it exactly.
+    pub fn flow_id(&self, first: Timestamp) -> u64 {
+        let mut h = Fnv::new();
+        h.ip(self.lo.0);
+        h.bytes(&self.lo.1.to_be_bytes());
+        h.ip(self.hi.0);
+        h.bytes(&self.hi.1.to_be_bytes());
+        h.bytes(&[self.proto]);
+        h.bytes(&self.vlan[0].to_be_bytes());
+        h.bytes(&self.vlan[1].to_be_bytes());
+        h.bytes(&first.secs.to_be_bytes());
+        h.bytes(&first.nanos.to_be_bytes());
+        let v = mix64(h.0) & ((1 << 53) - 1);
+        if v == 0 { 1 } else { v }
+    }
+}
+
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        for &x in b {
+            self.0 ^= u64::from(x);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    fn ip(&mut self, ip: IpAddr) {
+        match ip {
+            IpAddr::V4(a) => self.bytes(&a.octets()),
+            IpAddr::V6(a) => self.bytes(&a.octets()),
+        }
+    }
+}
+
+fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// ICMP type pairs that Community ID treats as two-way (request → reply).
+fn icmp_counterpart(v6: bool, ty: u8) -> Option<u8> {
+    let pairs: &[(u8, u8)] = if v6 {
+        &[
+            (128, 129),
+            (129, 128),
+            (133, 134),
+            (134, 133),
+            (135, 136),
+            (136, 135),
+            (130, 131),
+            (131, 130),
+            (144, 145),
+            (145, 144),
+        ]
+    } else {
+        &[(8, 0), (0, 8), (13, 14), (14, 13), (15, 16), (16, 15), (10, 9), (9, 10), (17, 18), (18, 17)]
+    };
+    pairs.iter().find(|(a, _)| *a == ty).map(|(_, b)| *b)
+}
+
+/// Community ID v1 (seed 0) of a flow, as `1:<base64 sha1>`.
+///
+/// `sport`/`dport` are the transport ports; for ICMP pass the type and code
+/// of the first packet (`icmp = Some(v6)`): they are mapped to the spec's
+/// virtual ports.
+pub fn community_id(
+    src: IpAddr,
+    dst: IpAddr,
+    proto: u8,
+    sport: u16,
+    dport: u16,
+    icmp: Option<bool>,
+) -> String {
+    let (mut sp, mut dp) = (sport, dport);
+    let mut one_way = false;
+    if let Some(v6) = icmp {
+        let ty = sport as u8;
+        match icmp_counterpart(v6, ty) {
+            Some(other) => {
+                sp = u16::from(ty);
+                dp = u16::from(other);
+            }
+            None => {
+                sp = u16::from(ty);
+                dp = dport;
+                one_way = true;
+            }
+        }
+    }
+    let (a, ap, b, bp) =
+        if one_way || (src, sp) <= (dst, dp) { (src, sp, dst, dp) } else { (dst, dp, src, sp) };
+    let mut h = Sha1::new();
+    h.update(0u16.to_be_bytes());
+    match (a, b) {
+        (IpAddr::V4(x), IpAddr::V4(y)) => {
+            h.update(x.octets());
+            h.update(y.octets());
+        }
+        (x, y) => {
+            h.update(v6_octets(x));
+            h.update(v6_octets(y));
+        }
+    }
+    h.update([proto, 0]);
+    if matches!(proto, 1 | 6 | 17 | 58 | 132) {
+        h.update(ap.to_be_bytes());
+        h.update(bp.to_be_bytes());
+    }
+    let digest = h.finalize();
+    let mut s = String::with_capacity(30);
+    s.push_str("1:");
+    base64::engine::general_purpose::STANDARD.encode_string(digest, &mut s);
+    s
+}
+
+fn v6_octets(a: IpAddr) -> [u8; 16] {
+    match a {
+        IpAddr::V4(x) => x.to_ipv6_mapped().octets(),
+        IpAddr::V6(x) => x.octets(),
+    }
+}
+
+/// Timeout classes: one LRU list each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// TCP before the handshake completed.
+    TcpNew = 0,
+    /// TCP established.
+    TcpEstablished = 1,
+    /// TCP after FIN/RST.
+    TcpClosed = 2,
+    /// UDP.
+    Udp = 3,
+    /// ICMP and others.
+    Other = 4,
+}
+
+/// Number of timeout classes.
+pub const CLASSES: usize = 5;
+
+const NIL: u32 = u32::MAX;
+
+struct Slot<V> {
+    key: FlowKey,
+    last: Timestamp,
+    class: Class,
+    prev: u32,
+    next: u32,
+    val: Option<V>,
+}
+
+/// A bounded flow table: slab + index + LRU lists per timeout class.
+pub struct FlowTable<V> {
+    slots: Vec<Slot<V>>,
+    free: Vec<u32>,
+    index: HashMap<FlowKey, u32>,
+    heads: [u32; CLASSES],
+    tails: [u32; CLASSES],
+    cap: usize,
+    len: usize,
+}
+
+impl<V> std::fmt::Debug for FlowTable<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlowTable").field("len", &self.len).field("cap", &self.cap).finish()
+    }
+}
+
+impl<V> FlowTable<V> {
+    /// A table holding at most `cap` flows.
+    pub fn new(cap: usize) -> Self {
+        Self {
+            slots: Vec::new(),
+            free: Vec::new(),
+            index: HashMap::new(),
+            heads: [NIL; CLASSES],
+            tails: [NIL; CLASSES],
+            cap: cap.max(1),
+            len: 0,
+        }
+    }
+
+    /// Flows held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when no flow is held.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// True when inserting needs an eviction first.
+    pub fn is_full(&self) -> bool {
+        self.len >= self.cap
+    }
+
+    /// Look a flow up.
+    pub fn get(&self, key: &FlowKey) -> Option<u32> {
+        self.index.get(key).copied()
+    }
+
+    /// The value of a slot.
+    pub fn val_mut(&mut self, id: u32) -> Option<&mut V> {
+        self.slots.get_mut(id as usize).and_then(|s| s.val.as_mut())
+    }
+
+    /// The key of a slot.
+    pub fn key(&self, id: u32) -> Option<&FlowKey> {
+        self.slots.get(id as usize).filter(|s| s.val.is_some()).map(|s| &s.key)
+    }
+
+    fn unlink(&mut self, id: u32) {
+        let (prev, next, class) = {
+            let s = &self.slots[id as usize];
+            (s.prev, s.next, s.class as usize)
+        };
+        if prev == NIL {
+            self.heads[class] = next;
+        } else {
+            self.slots[prev as usize].next = next;
+        }
+        if next == NIL {
+            self.tails[class] = prev;
+        } else {
+            self.slots[next as usize].prev = prev;
+        }
+        let s = &mut self.slots[id as usize];
+        s.prev = NIL;
+        s.next = NIL;
+    }
+
+    fn push_tail(&mut self, id: u32, class: Class) {
+        let c = class as usize;
+        let tail = self.tails[c];
+        {
+            let s = &mut self.slots[id as usize];
+            s.class = class;
+            s.prev = tail;
+            s.next = NIL;
+        }
+        if tail == NIL {
+            self.heads[c] = id;
+        } else {
+            self.slots[tail as usize].next = id;
+        }
+        self.tails[c] = id;
+    }
+
+    /// Insert a new flow (the caller evicts first when [`Self::is_full`]).
+    /// Returns `None` when the table is full.
+    pub fn insert(&mut self, key: FlowKey, now: Timestamp, class: Class, val: V) -> Option<u32> {
+        if self.is_full() {
+            return None;
+        }
+        let id = if let Some(id) = self.free.pop() {
+            let s = &mut self.slots[id as usize];
+            s.key = key;
+            s.last = now;
+            s.val = Some(val);
+            id
+        } else {
+            let id = u32::try_from(self.slots.len()).ok()?;
+            self.slots.push(Slot { key, last: now, class, prev: NIL, next: NIL, val: Some(val) });
+            id
+        };
+        self.index.insert(key, id);
+        self.push_tail(id, class);
+        self.len += 1;
+        Some(id)
+    }
+
+    /// Record activity at `now` (moves the flow to its class tail, possibly
+    /// changing class).
+    pub fn touch(&mut self, id: u32, now: Timestamp, class: Class) {
+        if self.slots.get(id as usize).is_none_or(|s| s.val.is_none()) {
+            return;
+        }
+        self.unlink(id);
+        let s = &mut self.slots[id as usize];
+        if now > s.last {
+            s.last = now;
+        }
+        self.push_tail(id, class);
+    }
+
+    /// Remove a flow and return its key and value.
+    pub fn remove(&mut self, id: u32) -> Option<(FlowKey, V)> {
+        let val = self.slots.get_mut(id as usize)?.val.take()?;
+        self.unlink(id);
+        let key = self.slots[id as usize].key;
+        self.index.remove(&key);
+        self.free.push(id);
+        self.len -= 1;
+        Some((key, val))
+    }
+
+    /// The head (least recently active) flow of a class and its last time.
+    pub fn oldest_in(&self, class: Class) -> Option<(u32, Timestamp)> {
+        let h = self.heads[class as usize];
+        (h != NIL).then(|| (h, self.slots[h as usize].last))
+    }
+
+    /// The least recently active flow across all classes.
+    pub fn oldest(&self) -> Option<u32> {
+        let mut best: Option<(u32, Timestamp)> = None;
+        for c in [Class::TcpClosed, Class::Udp, Class::Other, Class::TcpNew, Class::TcpEstablished] {
+            if let Some((id, t)) = self.oldest_in(c)
+                && best.is_none_or(|(_, bt)| t < bt)
+            {
+                best = Some((id, t));
+            }
+        }
+        best.map(|(id, _)| id)
+    }
+
+    /// Every flow id, in class order then least-recent first (deterministic).
+    pub fn ids(&self) -> Vec<u32> {
+        let mut out = Vec::with_capacity(self.len);
+        for c in 0..CLASSES {
+            let mut cur = self.heads[c];
+            while cur != NIL {
+                out.push(cur);
+                cur = self.slots[cur as usize].next;
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn community_id_matches_spec_vectors() {
+        // Vectors from the Community ID spec (corelight/community-id-spec).
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            community_id(ip("128.232.110.120"), ip("66.35.250.204"), 6, 34855, 80, None),
+            "1:LQU9qZlK+B5F3KDmev6m5PMibrg="
+        );
+        assert_eq!(
+            community_id(ip("66.35.250.204"), ip("128.232.110.120"), 6, 80, 34855, None),
+            "1:LQU9qZlK+B5F3KDmev6m5PMibrg="
+        );
+        assert_eq!(
+            community_id(ip("192.168.1.52"), ip("8.8.8.8"), 17, 54585, 53, None),
+            "1:d/FP5EW3wiY1vCndhwleRRKHowQ="
+        );
+        assert_eq!(
+            community_id(ip("192.168.0.89"), ip("192.168.0.1"), 1, 8, 0, Some(false)),
+            "1:X0snYXpgwiv9TZtqg64sgzUn6Dk="
+        );
+        assert_eq!(
+            community_id(ip("192.168.0.1"), ip("192.168.0.89"), 1, 0, 0, Some(false)),
+            "1:X0snYXpgwiv9TZtqg64sgzUn6Dk="
+        );
+        assert_eq!(
+            community_id(
+                ip("fe80::200:86ff:fe05:80da"),
+                ip("fe80::260:97ff:fe07:69ea"),
+                58,
+                135,
+                0,
+                Some(true)
+            ),
+            "1:dGHyGvjMfljg6Bppwm3bg0LO8TY="
+        );
+    }
+
+    #[test]
+    fn key_is_direction_less_and_ids_are_stable() {
+        let a = ("10.0.0.1".parse().unwrap(), 1000);
+        let b = ("10.0.0.2".parse().unwrap(), 502);
+        let (k1, f1) = FlowKey::new(a, b, 6, [0, 0]);
+        let (k2, f2) = FlowKey::new(b, a, 6, [0, 0]);
+        assert_eq!(k1, k2);
+        assert_ne!(f1, f2);
+        let t = Timestamp::from_micros(100, 5);
+        assert_eq!(k1.flow_id(t), k2.flow_id(t));
+        assert_ne!(k1.flow_id(t), k1.flow_id(Timestamp::from_micros(100, 6)));
+        assert_eq!(FlowKey::shard(a.0, b.0, [0, 0], 4), FlowKey::shard(b.0, a.0, [0, 0], 4));
+    }
+
+    #[test]
+    fn table_lru_and_cap() {
+        let mut t: FlowTable<u32> = FlowTable::new(2);
+        let k = |p: u16| {
+            FlowKey::new(("1.1.1.1".parse().unwrap(), p), ("2.2.2.2".parse().unwrap(), 1), 17, [0, 0]).0
+        };
+        let a = t.insert(k(1), Timestamp::from_micros(1, 0), Class::Udp, 1).unwrap();
+        let b = t.insert(k(2), Timestamp::from_micros(2, 0), Class::Udp, 2).unwrap();
+        assert!(t.insert(k(3), Timestamp::from_micros(3, 0), Class::Udp, 3).is_none());
+        assert_eq!(t.oldest(), Some(a));
+        t.touch(a, Timestamp::from_micros(4, 0), Class::Udp);
+        assert_eq!(t.oldest(), Some(b));
+        assert_eq!(t.remove(b).map(|x| x.1), Some(2));
+        assert_eq!(t.len(), 1);
+        let c = t.insert(k(3), Timestamp::from_micros(5, 0), Class::Other, 3).unwrap();
+        assert_eq!(c, b, "slot reused");
+        assert_eq!(t.ids(), vec![a, c]);
+        assert_eq!(t.get(&k(3)), Some(c));
+        assert_eq!(t.get(&k(2)), None);
+    }
+}

@@ -1,0 +1,1008 @@
+//! A worker: decode → defragment → flow → TCP reassembly → app layer →
+//! detectors → serialized records, for the flows of one shard.
+//!
+//! Each worker owns its flow table, reassembly buffers, app-layer states and
+//! detector instance: nothing on the packet path is shared or locked. Time
+//! is the packet time; timeouts run at the reader's tick marks, so a flow
+//! ends at the same point of the packet sequence whatever the number of
+//! workers.
+
+use crate::batch::{Batch, Entry, Mark, PktMeta, Rec, Report};
+use crate::config::Config;
+use crate::decode::{self, Decoded, Ip, L4, tcpflag};
+use crate::defrag::{Defrag, DefragLimits, DgKey, Outcome};
+use crate::flow::{CLASSES, Class, FlowKey, FlowTable, community_id};
+use crate::stats::{Counters, WorkerSnapshot};
+use crate::stream::{Budget, HalfStream, Limits, Sink};
+use centinela_app::{AppConfig, AppFlowState, AppOutput, Decision, Direction, FlowInfo, PacketCtx};
+use centinela_detect::dns_exfil::DnsExfilDetector;
+use centinela_events::{Anomaly, Event, EventBody, Timestamp};
+use serde_json::json;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+/// Bytes of early payload kept per flow while its protocol is undecided.
+pub const PROBE_BUF_MAX: usize = 2048;
+/// Distinct anomaly names remembered per flow for rate limiting.
+pub const FLOW_ANOMALY_NAMES: usize = 8;
+
+/// TCP connection state (coarse, for timeouts and the flow record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TcpState {
+    New,
+    Established,
+    Closed,
+}
+
+#[derive(Debug)]
+enum AppSlot {
+    /// Undecided: payloads offered so far, and the bytes kept to replay.
+    Probing {
+        tries: u32,
+        chunks: Vec<(Direction, u32)>,
+        bytes: Vec<u8>,
+    },
+    Active(Box<AppFlowState>),
+    Nothing,
+}
+
+#[derive(Debug)]
+struct Flow {
+    info: FlowInfo,
+    proto: u8,
+    /// The flow key's `lo` end is the client.
+    client_is_lo: bool,
+    start: Timestamp,
+    last: Timestamp,
+    pkts: [u64; 2],
+    bytes: [u64; 2],
+    flags: [u8; 2],
+    streams: Option<Box<[HalfStream; 2]>>,
+    tcp: TcpState,
+    fin: [bool; 2],
+    app: AppSlot,
+    app_closed: bool,
+    anomalies: Vec<(&'static str, u32)>,
+}
+
+impl Flow {
+    fn class(&self) -> Class {
+        match self.proto {
+            6 => match self.tcp {
+                TcpState::New => Class::TcpNew,
+                TcpState::Established => Class::TcpEstablished,
+                TcpState::Closed => Class::TcpClosed,
+            },
+            17 => Class::Udp,
+            _ => Class::Other,
+        }
+    }
+
+    fn app_name(&self) -> Option<&'static str> {
+        match &self.app {
+            AppSlot::Active(s) => Some(s.proto().as_str()),
+            _ => None,
+        }
+    }
+}
+
+/// The worker's output buffer for the current mark interval.
+#[derive(Debug, Default)]
+struct Out {
+    buf: Vec<u8>,
+    recs: Vec<Rec>,
+    seq: u64,
+    phase: u8,
+}
+
+/// A worker.
+pub struct Worker {
+    id: usize,
+    cfg: Arc<Config>,
+    ifaces: Arc<[Arc<str>]>,
+    live: bool,
+    lim: Limits,
+    timeouts: [i64; CLASSES],
+    table: FlowTable<Flow>,
+    defrag: Defrag,
+    budget: Budget,
+    counters: Counters,
+    out: Out,
+    app_out: AppOutput,
+    exfil: DnsExfilDetector,
+    det_events: Vec<Event>,
+    stream_anoms: Vec<(&'static str, bool)>,
+    flowless: Vec<(&'static str, u32)>,
+    now: Timestamp,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker").field("id", &self.id).field("flows", &self.table.len()).finish()
+    }
+}
+
+fn proto_name(p: u8) -> String {
+    match p {
+        6 => "TCP".into(),
+        17 => "UDP".into(),
+        1 => "ICMP".into(),
+        58 => "IPv6-ICMP".into(),
+        132 => "SCTP".into(),
+        47 => "GRE".into(),
+        n => n.to_string(),
+    }
+}
+
+fn dir_of(from_client: bool) -> Direction {
+    if from_client { Direction::ToServer } else { Direction::ToClient }
+}
+
+impl Worker {
+    /// A worker for shard `id` of `n`.
+    pub fn new(id: usize, n: usize, cfg: Arc<Config>, ifaces: Arc<[Arc<str>]>, live: bool) -> Self {
+        let n = n.max(1);
+        let f = &cfg.flow;
+        let s = &cfg.stream;
+        let d = &cfg.decode;
+        let lim = Limits {
+            bytes: s.max_ooo_kib_per_flow * 1024,
+            segments: s.max_ooo_segments_per_flow,
+            midstream: s.midstream,
+        };
+        let timeouts = [
+            i64::from(f.tcp_new_timeout_s),
+            i64::from(f.tcp_established_timeout_s),
+            i64::from(f.tcp_closed_timeout_s),
+            i64::from(f.udp_timeout_s),
+            i64::from(f.other_timeout_s),
+        ];
+        let defrag = Defrag::new(DefragLimits {
+            max_datagrams: d.defrag_max_datagrams.div_ceil(n),
+            max_bytes: (d.defrag_max_mib << 20) / n,
+            max_fragments: d.defrag_max_fragments,
+            timeout_s: i64::from(d.defrag_timeout_s),
+        });
+        let exfil = DnsExfilDetector::new(&cfg.detect);
+        Self {
+            id,
+            table: FlowTable::new(f.max_flows.div_ceil(n)),
+            budget: Budget { used: 0, cap: (s.max_ooo_mib << 20) / n },
+            cfg,
+            ifaces,
+            live,
+            lim,
+            timeouts,
+            defrag,
+            counters: Counters::default(),
+            out: Out::default(),
+            app_out: AppOutput::default(),
+            exfil,
+            det_events: Vec::new(),
+            stream_anoms: Vec::new(),
+            flowless: Vec::new(),
+            now: Timestamp::default(),
+        }
+    }
+
+    /// Process one batch; reports produced at marks go to `send`. Returns
+    /// true when the last mark was seen.
+    pub fn run_batch(&mut self, batch: &Batch, send: &mut dyn FnMut(Report)) -> bool {
+        let mut done = false;
+        for e in &batch.entries {
+            match e {
+                Entry::Pkt(m) => self.packet(m, batch.bytes(m)),
+                Entry::Mark(mark) => {
+                    let r = self.mark(mark);
+                    done |= r.last;
+                    send(r);
+                }
+            }
+        }
+        done
+    }
+
+    // ---------------------------------------------------------------- output
+
+    fn emit(&mut self, ev: &Event) {
+        let start = self.out.buf.len();
+        match serde_json::to_writer(&mut self.out.buf, ev) {
+            Ok(()) => {
+                let len = self.out.buf.len() - start;
+                self.out.recs.push(Rec {
+                    seq: self.out.seq,
+                    phase: self.out.phase,
+                    priority: ev.body.is_priority(),
+                    start: start as u32,
+                    len: len as u32,
+                });
+            }
+            Err(_) => {
+                self.out.buf.truncate(start);
+                self.counters.serialize_errors += 1;
+            }
+        }
+    }
+
+    fn take_app_output(&mut self) {
+        if !self.app_out.dns.is_empty() {
+            let dns = std::mem::take(&mut self.app_out.dns);
+            for obs in &dns {
+                self.exfil.observe(obs, &mut self.det_events);
+            }
+            self.app_out.dns = dns;
+            self.app_out.dns.clear();
+        }
+        if !self.app_out.events.is_empty() {
+            let evs = std::mem::take(&mut self.app_out.events);
+            for ev in &evs {
+                self.emit(ev);
+            }
+            self.app_out.events = evs;
+            self.app_out.events.clear();
+        }
+        if !self.det_events.is_empty() {
+            let evs = std::mem::take(&mut self.det_events);
+            for ev in &evs {
+                self.emit(ev);
+            }
+            self.det_events = evs;
+            self.det_events.clear();
+        }
+    }
+
+    fn header(
+        &self,
+        info: &FlowInfo,
+        proto: u8,
+        from_client: bool,
+        ts: Timestamp,
+        pcap_cnt: Option<u64>,
+        app: Option<&'static str>,
+        body: EventBody,
+    ) -> Event {
+        let (src, dst) = if from_client { (info.client, info.server) } else { (info.server, info.client) };
+        let ports = matches!(proto, 6 | 17 | 132);
+        Event {
+            timestamp: ts,
+            flow_id: Some(info.flow_id),
+            in_iface: info.in_iface.as_ref().map(|s| s.to_string()),
+            pcap_cnt,
+            src_ip: Some(src.ip()),
+            src_port: ports.then_some(src.port()),
+            dest_ip: Some(dst.ip()),
+            dest_port: ports.then_some(dst.port()),
+            proto: Some(proto_name(proto)),
+            app_proto: app.map(str::to_string),
+            vlan: info.vlan.clone(),
+            community_id: Some(info.community_id.clone()),
+            host: None,
+            body,
+        }
+    }
+
+    fn pcap_cnt(&self, seq: u64) -> Option<u64> {
+        (!self.live).then_some(seq)
+    }
+
+    /// A flowless anomaly (decode errors before a flow exists), limited per
+    /// second of packet time and name.
+    #[allow(clippy::too_many_arguments)]
+    fn flowless_anomaly(
+        &mut self,
+        kind: &str,
+        name: &'static str,
+        layer: &str,
+        m: &PktMeta,
+        ip: Option<(IpAddr, IpAddr)>,
+        vlan: &[u16],
+        detail: Option<serde_json::Value>,
+    ) {
+        self.counters.anomaly(name);
+        let limit = self.cfg.anomaly.per_second;
+        let slot = match self.flowless.iter_mut().find(|(n, _)| *n == name) {
+            Some(s) => s,
+            None => {
+                self.flowless.push((name, 0));
+                let i = self.flowless.len() - 1;
+                &mut self.flowless[i]
+            }
+        };
+        if slot.1 >= limit {
+            self.counters.anomaly_suppressed += 1;
+            return;
+        }
+        slot.1 += 1;
+        self.counters.anomaly_records += 1;
+        let ev = Event {
+            timestamp: m.ts,
+            flow_id: None,
+            in_iface: if self.live {
+                self.ifaces.get(usize::from(m.iface)).map(|s| s.to_string())
+            } else {
+                None
+            },
+            pcap_cnt: self.pcap_cnt(m.seq),
+            src_ip: ip.map(|x| x.0),
+            src_port: None,
+            dest_ip: ip.map(|x| x.1),
+            dest_port: None,
+            proto: None,
+            app_proto: None,
+            vlan: vlan.to_vec(),
+            community_id: None,
+            host: None,
+            body: EventBody::Anomaly {
+                anomaly: Anomaly {
+                    kind: kind.into(),
+                    event: name.into(),
+                    layer: Some(layer.into()),
+                    app_proto: None,
+                    count: 1,
+                    detail,
+                },
+            },
+        };
+        self.emit(&ev);
+    }
+
+    /// An anomaly on a flow, limited per flow and name.
+    fn flow_anomaly(
+        &mut self,
+        id: u32,
+        kind: &str,
+        name: &'static str,
+        from_client: bool,
+        ts: Timestamp,
+        pcap_cnt: Option<u64>,
+    ) {
+        self.counters.anomaly(name);
+        let limit = self.cfg.anomaly.per_flow;
+        let Some(flow) = self.table.val_mut(id) else { return };
+        let slot = match flow.anomalies.iter().position(|(n, _)| *n == name) {
+            Some(i) => Some(i),
+            None if flow.anomalies.len() < FLOW_ANOMALY_NAMES => {
+                flow.anomalies.push((name, 0));
+                Some(flow.anomalies.len() - 1)
+            }
+            None => None,
+        };
+        let allowed = match slot {
+            Some(i) if flow.anomalies[i].1 < limit => {
+                flow.anomalies[i].1 += 1;
+                true
+            }
+            _ => false,
+        };
+        if !allowed {
+            self.counters.anomaly_suppressed += 1;
+            return;
+        }
+        self.counters.anomaly_records += 1;
+        let Some(flow) = self.table.val_mut(id) else { return };
+        let (info, proto, app) = (flow.info.clone(), flow.proto, flow.app_name());
+        let body = EventBody::Anomaly {
+            anomaly: Anomaly {
+                kind: kind.into(),
+                event: name.into(),
+                layer: Some(kind.into()),
+                app_proto: None,
+                count: 1,
+                detail: None,
+            },
+        };
+        let ev = self.header(&info, proto, from_client, ts, pcap_cnt, app, body);
+        self.emit(&ev);
+    }
+
+    // --------------------------------------------------------------- packets
+
+    fn packet(&mut self, m: &PktMeta, frame: &[u8]) {
+        self.out.seq = m.seq;
+        self.out.phase = 1;
+        if m.ts > self.now {
+            self.now = m.ts;
+        }
+        self.counters.pkts += 1;
+        self.counters.bytes += u64::from(m.orig_len);
+        let d = decode::decode(m.linktype, frame, self.cfg.decode.checksum_validation);
+        if d.nvlan > 0 {
+            self.counters.vlan += 1;
+        }
+        if let Some(stop) = d.stop {
+            self.counters.invalid += 1;
+            let ip = d.ip.map(|i| (i.src, i.dst));
+            let detail = json!({ "caplen": m.len, "len": m.orig_len });
+            self.flowless_anomaly("decode", stop, "decoder", m, ip, d.vlans(), Some(detail));
+        }
+        let Some(ip) = d.ip else {
+            self.counters.non_ip += 1;
+            return;
+        };
+        if ip.src.is_ipv4() {
+            self.counters.ipv4 += 1;
+        } else {
+            self.counters.ipv6 += 1;
+        }
+        if ip.checksum_bad {
+            self.counters.checksum_bad += 1;
+            self.flowless_anomaly(
+                "decode",
+                "decoder.ipv4.checksum_invalid",
+                "ipv4",
+                m,
+                Some((ip.src, ip.dst)),
+                d.vlans(),
+                None,
+            );
+        }
+        let Some(frag) = ip.frag else {
+            self.transport(m, &d, &ip, d.l4);
+            return;
+        };
+        let key = DgKey { src: ip.src, dst: ip.dst, proto: ip.proto, id: frag.id, vlan: d.vlan };
+        let mut overlap = false;
+        let outcome = self.defrag.add(key, frag, ip.payload, m.ts, &mut overlap);
+        let v6 = ip.src.is_ipv6();
+        if overlap {
+            let name = if v6 { "decoder.ipv6.frag_overlap" } else { "decoder.ipv4.frag_overlap" };
+            self.flowless_anomaly(
+                "decode",
+                name,
+                if v6 { "ipv6" } else { "ipv4" },
+                m,
+                Some((ip.src, ip.dst)),
+                d.vlans(),
+                None,
+            );
+        }
+        match outcome {
+            Outcome::Held => {}
+            Outcome::Dropped(why) => {
+                let name = match (why, v6) {
+                    ("frag_too_large", false) => "decoder.ipv4.frag_too_large",
+                    ("frag_too_large", true) => "decoder.ipv6.frag_too_large",
+                    (_, false) => "decoder.ipv4.frag_dropped",
+                    (_, true) => "decoder.ipv6.frag_dropped",
+                };
+                let detail = json!({ "reason": why });
+                self.flowless_anomaly(
+                    "decode",
+                    name,
+                    "defrag",
+                    m,
+                    Some((ip.src, ip.dst)),
+                    d.vlans(),
+                    Some(detail),
+                );
+            }
+            Outcome::Complete(buf) => {
+                let (l4, err) = decode::l4_from_payload(ip.proto, &buf);
+                if let Some(e) = err {
+                    self.counters.invalid += 1;
+                    self.flowless_anomaly("decode", e, "decoder", m, Some((ip.src, ip.dst)), d.vlans(), None);
+                }
+                let whole = Ip { payload: &buf, frag: None, ..ip };
+                self.transport(m, &d, &whole, l4);
+            }
+        }
+    }
+
+    fn transport(&mut self, m: &PktMeta, d: &Decoded<'_>, ip: &Ip<'_>, l4: L4<'_>) {
+        let (sport, dport, icmp) = match l4 {
+            L4::Tcp(t, _) => {
+                self.counters.tcp += 1;
+                (t.sport, t.dport, None)
+            }
+            L4::Udp { sport, dport, .. } => {
+                self.counters.udp += 1;
+                (sport, dport, None)
+            }
+            L4::Icmp { ty, code, v6 } => {
+                self.counters.icmp += 1;
+                (u16::from(ty), u16::from(code), Some(v6))
+            }
+            L4::Other => {
+                if matches!(ip.proto, 1 | 6 | 17 | 58) {
+                    // Transport header did not parse: already reported.
+                    return;
+                }
+                self.counters.other_ip += 1;
+                (0, 0, None)
+            }
+        };
+        // ICMP flows are keyed by address pair only (type/code vary by direction).
+        let (kp_s, kp_d) = if icmp.is_some() { (0, 0) } else { (sport, dport) };
+        let (key, src_is_lo) = FlowKey::new((ip.src, kp_s), (ip.dst, kp_d), ip.proto, d.vlan);
+        let pcap_cnt = self.pcap_cnt(m.seq);
+        let pkt = PacketCtx { ts: m.ts, pcap_cnt };
+        let id = match self.table.get(&key) {
+            Some(id) => {
+                // TCP port reuse: a new SYN on a closed connection.
+                let reuse = matches!(l4, L4::Tcp(t, _) if t.flags & (tcpflag::SYN | tcpflag::ACK) == tcpflag::SYN)
+                    && self.table.val_mut(id).is_some_and(|f| f.tcp == TcpState::Closed);
+                if reuse {
+                    self.counters.flows_reused += 1;
+                    self.end_flow(id, "tcp_reuse", m.ts, pcap_cnt);
+                    match self.new_flow(m, key, src_is_lo, ip, sport, dport, icmp, l4) {
+                        Some(id) => id,
+                        None => return,
+                    }
+                } else {
+                    id
+                }
+            }
+            None => match self.new_flow(m, key, src_is_lo, ip, sport, dport, icmp, l4) {
+                Some(id) => id,
+                None => return,
+            },
+        };
+        let Some(flow) = self.table.val_mut(id) else { return };
+        let from_client = src_is_lo == flow.client_is_lo;
+        let di = usize::from(!from_client);
+        flow.pkts[di] += 1;
+        flow.bytes[di] += u64::from(m.orig_len);
+        if m.ts > flow.last {
+            flow.last = m.ts;
+        }
+        match l4 {
+            L4::Tcp(t, payload) => self.tcp(id, from_client, t, payload, &pkt),
+            L4::Udp { payload, .. } if !payload.is_empty() => {
+                self.app_payload(id, from_client, payload, &pkt, false);
+            }
+            _ => {}
+        }
+        if let Some(flow) = self.table.val_mut(id) {
+            let class = flow.class();
+            self.table.touch(id, m.ts, class);
+        }
+        self.take_app_output();
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn new_flow(
+        &mut self,
+        m: &PktMeta,
+        key: FlowKey,
+        src_is_lo: bool,
+        ip: &Ip<'_>,
+        sport: u16,
+        dport: u16,
+        icmp: Option<bool>,
+        l4: L4<'_>,
+    ) -> Option<u32> {
+        if self.table.is_full()
+            && let Some(victim) = self.table.oldest()
+        {
+            self.counters.flows_evicted += 1;
+            let pcap_cnt = self.pcap_cnt(m.seq);
+            self.end_flow(victim, "forced", m.ts, pcap_cnt);
+            self.flowless_anomaly(
+                "pipeline",
+                "flow.evicted",
+                "flow",
+                m,
+                None,
+                &[],
+                Some(json!({ "max_flows": self.cfg.flow.max_flows })),
+            );
+        }
+        // Who is the client: the sender of the first packet, except a SYN-ACK
+        // (we missed the SYN) or a packet from a well-known/ICS port to an
+        // ephemeral one (picked up midstream).
+        let mut src_is_client = true;
+        if let L4::Tcp(t, _) = l4 {
+            if t.flags & (tcpflag::SYN | tcpflag::ACK) == (tcpflag::SYN | tcpflag::ACK) {
+                src_is_client = false;
+            } else if t.flags & tcpflag::SYN == 0 && looks_like_server(sport, dport) {
+                src_is_client = false;
+            }
+        } else if matches!(l4, L4::Udp { .. }) && looks_like_server(sport, dport) {
+            src_is_client = false;
+        }
+        let (client, server) = if src_is_client {
+            (SocketAddr::new(ip.src, sport), SocketAddr::new(ip.dst, dport))
+        } else {
+            (SocketAddr::new(ip.dst, dport), SocketAddr::new(ip.src, sport))
+        };
+        let cid = community_id(ip.src, ip.dst, ip.proto, sport, dport, icmp);
+        let l4k = if ip.proto == 6 { centinela_app::L4::Tcp } else { centinela_app::L4::Udp };
+        let vlan: Vec<u16> = key.vlan.iter().copied().filter(|v| *v != 0).collect();
+        let in_iface = if self.live { self.ifaces.get(usize::from(m.iface)).cloned() } else { None };
+        let info = FlowInfo {
+            flow_id: key.flow_id(m.ts),
+            community_id: cid,
+            l4: l4k,
+            client,
+            server,
+            vlan,
+            in_iface,
+        };
+        let proto = ip.proto;
+        let streams = (proto == 6).then(|| Box::new([HalfStream::default(), HalfStream::default()]));
+        let app = if matches!(proto, 6 | 17) {
+            AppSlot::Probing { tries: 0, chunks: Vec::new(), bytes: Vec::new() }
+        } else {
+            AppSlot::Nothing
+        };
+        let flow = Flow {
+            info,
+            proto,
+            client_is_lo: src_is_lo == src_is_client,
+            start: m.ts,
+            last: m.ts,
+            pkts: [0; 2],
+            bytes: [0; 2],
+            flags: [0; 2],
+            streams,
+            tcp: TcpState::New,
+            fin: [false; 2],
+            app,
+            app_closed: false,
+            anomalies: Vec::new(),
+        };
+        let class = flow.class();
+        if matches!(proto, 6 | 17) && server.port() != 53 {
+            self.exfil.on_flow_start(m.ts, client.ip(), server.ip(), server.port());
+        }
+        self.counters.flows_created += 1;
+        match proto {
+            6 => self.counters.flows_tcp += 1,
+            17 => self.counters.flows_udp += 1,
+            _ => self.counters.flows_other += 1,
+        }
+        self.table.insert(key, m.ts, class, flow)
+    }
+
+    fn tcp(&mut self, id: u32, from_client: bool, t: decode::Tcp, payload: &[u8], pkt: &PacketCtx) {
+        let di = usize::from(!from_client);
+        let app_cfg: &AppConfig = &self.cfg.app;
+        let Some(flow) = self.table.val_mut(id) else { return };
+        flow.flags[di] |= t.flags;
+        let Flow { streams, app, info, app_closed, tcp, fin, .. } = flow;
+        let Some(streams) = streams.as_mut() else { return };
+        let [s0, s1] = &mut **streams;
+        let (mine, peer) = if from_client { (s0, s1) } else { (s1, s0) };
+        if t.flags & tcpflag::SYN != 0 {
+            mine.on_syn(t.seq);
+        }
+        if t.flags & tcpflag::RST != 0 {
+            *tcp = TcpState::Closed;
+        }
+        let stream_closed = *app_closed;
+        {
+            let mut sink = StreamSink {
+                app: &mut *app,
+                dir: dir_of(from_client),
+                pkt,
+                info,
+                out: &mut self.app_out,
+                cfg: app_cfg,
+                anoms: &mut self.stream_anoms,
+                closed: stream_closed,
+                from_client,
+            };
+            if !payload.is_empty() && t.flags & tcpflag::RST == 0 {
+                mine.on_data(
+                    t.seq,
+                    payload,
+                    self.lim,
+                    &mut self.budget,
+                    &mut self.counters.stream,
+                    &mut sink,
+                );
+            }
+            if t.flags & tcpflag::ACK != 0 {
+                let mut peer_sink =
+                    StreamSink { dir: dir_of(!from_client), from_client: !from_client, ..sink };
+                peer.on_peer_ack(t.ack, &mut self.budget, &mut self.counters.stream, &mut peer_sink);
+            }
+        }
+        if t.flags & tcpflag::FIN != 0 {
+            mine.on_fin(t.seq, payload.len());
+            fin[di] = true;
+        }
+        let Some(flow) = self.table.val_mut(id) else { return };
+        if flow.tcp == TcpState::New {
+            // Established once both sides acknowledged something, or on data
+            // of a connection picked up without its handshake.
+            let acked_both = flow.flags[0] & tcpflag::ACK != 0 && flow.flags[1] & tcpflag::ACK != 0;
+            let no_syn = (flow.flags[0] | flow.flags[1]) & tcpflag::SYN == 0;
+            if acked_both || (no_syn && !payload.is_empty()) {
+                flow.tcp = TcpState::Established;
+            }
+        }
+        if flow.fin[0] && flow.fin[1] {
+            flow.tcp = TcpState::Closed;
+        }
+        let close_now = flow.tcp == TcpState::Closed && !flow.app_closed;
+        self.flush_stream_anomalies(id, pkt);
+        if close_now {
+            self.close_app(id, pkt);
+        }
+    }
+
+    fn flush_stream_anomalies(&mut self, id: u32, pkt: &PacketCtx) {
+        if self.stream_anoms.is_empty() {
+            return;
+        }
+        let anoms = std::mem::take(&mut self.stream_anoms);
+        for (name, from_client) in &anoms {
+            self.flow_anomaly(id, "stream", name, *from_client, pkt.ts, pkt.pcap_cnt);
+        }
+        self.stream_anoms = anoms;
+        self.stream_anoms.clear();
+    }
+
+    /// Flush reassembly (remaining holes are gaps) and let the app layer
+    /// flush its pending transactions.
+    fn close_app(&mut self, id: u32, pkt: &PacketCtx) {
+        let app_cfg: &AppConfig = &self.cfg.app;
+        let Some(flow) = self.table.val_mut(id) else { return };
+        if flow.app_closed {
+            return;
+        }
+        flow.app_closed = true;
+        let Flow { streams, app, info, .. } = flow;
+        if let Some(streams) = streams.as_mut() {
+            for (i, s) in streams.iter_mut().enumerate() {
+                let from_client = i == 0;
+                let mut sink = StreamSink {
+                    app: &mut *app,
+                    dir: dir_of(from_client),
+                    pkt,
+                    info,
+                    out: &mut self.app_out,
+                    cfg: app_cfg,
+                    anoms: &mut self.stream_anoms,
+                    closed: false,
+                    from_client,
+                };
+                s.flush(&mut self.budget, &mut self.counters.stream, &mut sink);
+            }
+        }
+        if let AppSlot::Active(s) = app {
+            s.on_close(pkt, info, &mut self.app_out);
+        }
+        self.flush_stream_anomalies(id, pkt);
+        self.take_app_output();
+    }
+
+    fn app_payload(&mut self, id: u32, from_client: bool, payload: &[u8], pkt: &PacketCtx, tcp: bool) {
+        let app_cfg: &AppConfig = &self.cfg.app;
+        let Some(flow) = self.table.val_mut(id) else { return };
+        if flow.app_closed {
+            return;
+        }
+        let Flow { app, info, .. } = flow;
+        feed_app(app, app_cfg, info, dir_of(from_client), payload, pkt, tcp, &mut self.app_out);
+    }
+
+    /// End a flow: flush, close the app layer, write the flow record.
+    fn end_flow(&mut self, id: u32, reason: &'static str, ts: Timestamp, pcap_cnt: Option<u64>) {
+        let pkt = PacketCtx { ts, pcap_cnt };
+        self.close_app(id, &pkt);
+        let Some((_key, mut flow)) = self.table.remove(id) else { return };
+        if let Some(s) = flow.streams.as_mut() {
+            s[0].release(&mut self.budget);
+            s[1].release(&mut self.budget);
+        }
+        match reason {
+            "timeout" => self.counters.flows_timeout += 1,
+            "shutdown" => self.counters.flows_shutdown += 1,
+            _ => {}
+        }
+        if !self.cfg.flow.records {
+            return;
+        }
+        let state = match (flow.proto, flow.tcp) {
+            (6, TcpState::New) => "new",
+            (6, TcpState::Established) => "established",
+            (6, TcpState::Closed) => "closed",
+            _ if flow.pkts[1] > 0 => "established",
+            _ => "new",
+        };
+        let age = flow.last.secs.saturating_sub(flow.start.secs).max(0);
+        let mut body = json!({
+            "pkts_toserver": flow.pkts[0],
+            "pkts_toclient": flow.pkts[1],
+            "bytes_toserver": flow.bytes[0],
+            "bytes_toclient": flow.bytes[1],
+            "start": flow.start.to_string(),
+            "end": flow.last.to_string(),
+            "age": age,
+            "state": state,
+            "reason": reason,
+            "alerted": false,
+        });
+        if flow.proto == 6 {
+            let f = flow.flags[0] | flow.flags[1];
+            body["tcp"] = json!({
+                "tcp_flags": format!("{f:02x}"),
+                "tcp_flags_ts": format!("{:02x}", flow.flags[0]),
+                "tcp_flags_tc": format!("{:02x}", flow.flags[1]),
+                "syn": f & tcpflag::SYN != 0,
+                "fin": f & tcpflag::FIN != 0,
+                "rst": f & tcpflag::RST != 0,
+                "psh": f & tcpflag::PSH != 0,
+                "ack": f & tcpflag::ACK != 0,
+            });
+        }
+        let app = flow.app_name();
+        let ev = self.header(&flow.info, flow.proto, true, ts, None, app, EventBody::Flow { flow: body });
+        self.emit(&ev);
+        flow.anomalies.clear();
+    }
+
+    // ----------------------------------------------------------------- marks
+
+    fn mark(&mut self, mark: &Mark) -> Report {
+        self.out.seq = mark.seq;
+        self.out.phase = 0;
+        // Every packet before a tick mark is older than it, so the mark's
+        // time is the same "now" in every worker.
+        let now = mark.ts;
+        if now > self.now {
+            self.now = now;
+        }
+        if mark.tick || mark.last {
+            self.flowless.clear();
+            for c in [Class::TcpNew, Class::TcpEstablished, Class::TcpClosed, Class::Udp, Class::Other] {
+                let to = self.timeouts[c as usize];
+                while let Some((id, last)) = self.table.oldest_in(c) {
+                    if now.secs.saturating_sub(last.secs) < to {
+                        break;
+                    }
+                    self.end_flow(id, "timeout", now, None);
+                }
+            }
+            self.defrag.expire(now);
+        }
+        if mark.last {
+            for id in self.table.ids() {
+                self.end_flow(id, "shutdown", now, None);
+            }
+        }
+        if mark.tick || mark.last {
+            self.exfil.tick(now, mark.last, &mut self.det_events);
+            self.take_app_output();
+        }
+        let snapshot = (mark.stats.is_some() || mark.last).then(|| {
+            Box::new(WorkerSnapshot {
+                counters: self.counters.clone(),
+                flows_active: self.table.len() as u64,
+                reassembly_memory: self.budget.used as u64,
+                defrag_memory: self.defrag.memory() as u64,
+                app: self.app_out.stats.clone(),
+                detect: self.exfil.stats(),
+                detect_memory: self.exfil.memory() as u64,
+            })
+        });
+        Report {
+            worker: self.id,
+            mark: mark.id,
+            ts: mark.ts,
+            buf: std::mem::take(&mut self.out.buf),
+            recs: std::mem::take(&mut self.out.recs),
+            snapshot,
+            reader: mark.stats.clone(),
+            last: mark.last,
+        }
+    }
+}
+
+fn looks_like_server(sport: u16, dport: u16) -> bool {
+    const SERVICES: [u16; 4] = [502, 20000, 53, 2404];
+    let s_svc = SERVICES.contains(&sport) || sport < 1024;
+    let d_svc = SERVICES.contains(&dport) || dport < 1024;
+    s_svc && !d_svc
+}
+
+/// Offer payload to the app layer: decide the protocol on the first
+/// payloads (keeping them to replay once decided), then feed the state.
+#[allow(clippy::too_many_arguments)]
+fn feed_app(
+    app: &mut AppSlot,
+    cfg: &AppConfig,
+    info: &FlowInfo,
+    dir: Direction,
+    payload: &[u8],
+    pkt: &PacketCtx,
+    tcp: bool,
+    out: &mut AppOutput,
+) {
+    let l4 = if tcp { centinela_app::L4::Tcp } else { centinela_app::L4::Udp };
+    match app {
+        AppSlot::Nothing => {}
+        AppSlot::Active(s) => {
+            if tcp {
+                s.on_stream_data(dir, payload, pkt, info, out);
+            } else {
+                s.on_datagram(dir, payload, pkt, info, out);
+            }
+        }
+        AppSlot::Probing { tries, chunks, bytes } => {
+            *tries += 1;
+            // TCP probes see everything this direction sent so far; UDP
+            // probes see one datagram.
+            let decision = if tcp && chunks.iter().any(|(d, _)| *d == dir) {
+                let mut acc: Vec<u8> = Vec::new();
+                let mut at = 0usize;
+                for (d, len) in chunks.iter() {
+                    let len = *len as usize;
+                    if *d == dir {
+                        acc.extend_from_slice(&bytes[at..at + len]);
+                    }
+                    at += len;
+                }
+                acc.extend_from_slice(payload);
+                centinela_app::detect_protocol(cfg, l4, info.client.port(), info.server.port(), dir, &acc)
+            } else {
+                centinela_app::detect_protocol(cfg, l4, info.client.port(), info.server.port(), dir, payload)
+            };
+            match decision {
+                Decision::Proto(p, _) => {
+                    let mut state = Box::new(AppFlowState::new(p, l4, cfg));
+                    let mut at = 0usize;
+                    for (d, len) in chunks.iter() {
+                        let len = *len as usize;
+                        let chunk = &bytes[at..at + len];
+                        if tcp {
+                            state.on_stream_data(*d, chunk, pkt, info, out);
+                        } else {
+                            state.on_datagram(*d, chunk, pkt, info, out);
+                        }
+                        at += len;
+                    }
+                    if tcp {
+                        state.on_stream_data(dir, payload, pkt, info, out);
+                    } else {
+                        state.on_datagram(dir, payload, pkt, info, out);
+                    }
+                    *app = AppSlot::Active(state);
+                }
+                Decision::NotYet
+                    if *tries < centinela_app::PROBE_MAX_PACKETS
+                        && bytes.len() + payload.len() <= PROBE_BUF_MAX =>
+                {
+                    chunks.push((dir, payload.len() as u32));
+                    bytes.extend_from_slice(payload);
+                }
+                _ => *app = AppSlot::Nothing,
+            }
+        }
+    }
+}
+
+/// Reassembly output for one direction of one flow.
+struct StreamSink<'a> {
+    app: &'a mut AppSlot,
+    dir: Direction,
+    pkt: &'a PacketCtx,
+    info: &'a FlowInfo,
+    out: &'a mut AppOutput,
+    cfg: &'a AppConfig,
+    anoms: &'a mut Vec<(&'static str, bool)>,
+    closed: bool,
+    from_client: bool,
+}
+
+impl Sink for StreamSink<'_> {
+    fn data(&mut self, data: &[u8]) {
+        if !self.closed {
+            feed_app(self.app, self.cfg, self.info, self.dir, data, self.pkt, true, self.out);
+        }
+    }
+    fn gap(&mut self, lost: u64) {
+        match self.app {
+            AppSlot::Active(s) if !self.closed => s.on_gap(self.dir, lost, self.pkt, self.info, self.out),
+            // A gap before the protocol is known: give up probing.
+            AppSlot::Probing { .. } => *self.app = AppSlot::Nothing,
+            _ => {}
+        }
+        self.anoms.push(("stream.gap", self.from_client));
+    }
+    fn anomaly(&mut self, name: &'static str) {
+        self.anoms.push((name, self.from_client));
+    }
+}

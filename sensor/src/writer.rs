@@ -1,0 +1,355 @@
+//! The event writer: one thread that merges the workers' reports, writes
+//! EVE lines (file with size-based rotation, or stdout) and hands the same
+//! bytes to `centinela_forward::Delivery` when forwarding is configured.
+//!
+//! Merge rule: reports are processed mark by mark. The records of one mark
+//! from all workers are ordered by (packet sequence, phase) — a packet's
+//! records come from the one worker that owns its flow, in the order that
+//! worker produced them; records produced at the mark itself (timeouts,
+//! detector ticks) are ordered by their bytes. So the output does not
+//! depend on thread timing, nor (below the caps) on the number of workers,
+//! and with one worker it is in packet order.
+//!
+//! Bound: the writer holds at most `pipeline.writer_buffer_mib` of reports
+//! while waiting for a slow worker; past that (live capture only, since in
+//! replay the reader blocks first) it writes what it has, out of order,
+//! and counts `writer_forced`.
+
+use crate::batch::{Rec, Report};
+use crate::stats::{ReaderCounters, WorkerSnapshot, stats_json, sum_json};
+use centinela_events::{Event, EventBody, Timestamp};
+use crossbeam_channel::Receiver;
+use std::collections::VecDeque;
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Where EVE lines go.
+#[derive(Debug)]
+pub enum EveSink {
+    /// Nowhere (forwarding only, or benchmarks).
+    Null,
+    /// Standard output (only EVE lines; logs go to stderr).
+    Stdout(BufWriter<std::io::Stdout>),
+    /// A file, rotated by size.
+    File {
+        /// Path.
+        path: PathBuf,
+        /// Open file.
+        w: BufWriter<File>,
+        /// Bytes written to the current file.
+        size: u64,
+        /// Rotate at this size (0 = never).
+        rotate_bytes: u64,
+        /// Rotated files kept.
+        keep: u32,
+    },
+    /// In memory (tests, benchmarks).
+    Memory(Vec<u8>),
+}
+
+fn open_append(path: &PathBuf) -> std::io::Result<File> {
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)?;
+    }
+    OpenOptions::new().create(true).append(true).open(path)
+}
+
+impl EveSink {
+    /// Open an EVE target: `-` is stdout, empty is nothing, else a file.
+    pub fn open(target: &str, rotate_bytes: u64, keep: u32) -> std::io::Result<Self> {
+        match target {
+            "" => Ok(EveSink::Null),
+            "-" => Ok(EveSink::Stdout(BufWriter::with_capacity(1 << 16, std::io::stdout()))),
+            p => {
+                let path = PathBuf::from(p);
+                let f = open_append(&path)?;
+                let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+                Ok(EveSink::File { path, w: BufWriter::with_capacity(1 << 16, f), size, rotate_bytes, keep })
+            }
+        }
+    }
+
+    fn write_line(&mut self, b: &[u8]) -> std::io::Result<()> {
+        match self {
+            EveSink::Null => Ok(()),
+            EveSink::Stdout(w) => {
+                w.write_all(b)?;
+                w.write_all(b"\n")
+            }
+            EveSink::File { w, size, .. } => {
+                w.write_all(b)?;
+                w.write_all(b"\n")?;
+                *size += b.len() as u64 + 1;
+                Ok(())
+            }
+            EveSink::Memory(v) => {
+                v.extend_from_slice(b);
+                v.push(b'\n');
+                Ok(())
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            EveSink::Stdout(w) => w.flush(),
+            EveSink::File { w, .. } => w.flush(),
+            _ => Ok(()),
+        }
+    }
+
+    /// Reopen the file (SIGHUP, after an external rotation).
+    pub fn reopen(&mut self) -> std::io::Result<()> {
+        if let EveSink::File { path, w, size, .. } = self {
+            w.flush()?;
+            let f = open_append(path)?;
+            *size = f.metadata().map(|m| m.len()).unwrap_or(0);
+            *w = BufWriter::with_capacity(1 << 16, f);
+        }
+        Ok(())
+    }
+
+    fn maybe_rotate(&mut self) -> std::io::Result<()> {
+        if let EveSink::File { path, w, size, rotate_bytes, keep } = self
+            && *rotate_bytes > 0
+            && *size >= *rotate_bytes
+        {
+            w.flush()?;
+            let name = |k: u32| {
+                let mut p = path.clone().into_os_string();
+                p.push(format!(".{k}"));
+                PathBuf::from(p)
+            };
+            if *keep == 0 {
+                let f = OpenOptions::new().create(true).write(true).truncate(true).open(&*path)?;
+                *w = BufWriter::with_capacity(1 << 16, f);
+                *size = 0;
+                return Ok(());
+            }
+            let _ = std::fs::remove_file(name(*keep));
+            for k in (1..*keep).rev() {
+                let _ = std::fs::rename(name(k), name(k + 1));
+            }
+            std::fs::rename(&*path, name(1))?;
+            let f = open_append(path)?;
+            *w = BufWriter::with_capacity(1 << 16, f);
+            *size = 0;
+        }
+        Ok(())
+    }
+}
+
+/// What the writer did.
+#[derive(Debug, Default, Clone)]
+pub struct WriterSummary {
+    /// Records written.
+    pub records: u64,
+    /// Write errors (each logged once per kind).
+    pub write_errors: u64,
+    /// Times the buffer cap forced out-of-order writing.
+    pub forced: u64,
+    /// The in-memory output (for [`EveSink::Memory`]).
+    pub memory: Vec<u8>,
+    /// Final merged counters.
+    pub last_snapshot: Option<WorkerSnapshot>,
+    /// Final reader counters.
+    pub last_reader: Option<ReaderCounters>,
+}
+
+/// Writer settings.
+#[derive(Debug)]
+pub struct WriterCfg {
+    /// Number of workers.
+    pub workers: usize,
+    /// Emit stats records.
+    pub stats: bool,
+    /// Buffer cap, bytes.
+    pub buffer_cap: usize,
+    /// SIGHUP flag.
+    pub hup: Arc<AtomicBool>,
+}
+
+/// Run the writer until every worker sent its last report.
+pub fn run(
+    rx: &Receiver<Report>,
+    mut sink: EveSink,
+    mut delivery: Option<centinela_forward::Delivery>,
+    cfg: &WriterCfg,
+) -> WriterSummary {
+    let n = cfg.workers.max(1);
+    let mut queues: Vec<VecDeque<Report>> = (0..n).map(|_| VecDeque::new()).collect();
+    let mut done = vec![false; n];
+    let mut latest: Vec<Option<Box<WorkerSnapshot>>> = (0..n).map(|_| None).collect();
+    let mut held = 0usize;
+    let mut sum = WriterSummary::default();
+    let mut line = Vec::with_capacity(4096);
+    loop {
+        if done.iter().all(|d| *d) {
+            break;
+        }
+        let Ok(r) = rx.recv() else { break };
+        let w = r.worker.min(n - 1);
+        held += r.buf.len() + r.recs.len() * std::mem::size_of::<Rec>();
+        queues[w].push_back(r);
+        loop {
+            let ready = (0..n).all(|i| done[i] || !queues[i].is_empty());
+            let any = queues.iter().any(|q| !q.is_empty());
+            if !any || !(ready || held > cfg.buffer_cap) {
+                break;
+            }
+            if !ready {
+                sum.forced += 1;
+            }
+            let Some(e) = queues.iter().filter_map(|q| q.front().map(|r| r.mark)).min() else { break };
+            let mut epoch: Vec<Report> = Vec::with_capacity(n);
+            for (i, q) in queues.iter_mut().enumerate() {
+                if q.front().is_some_and(|r| r.mark == e)
+                    && let Some(r) = q.pop_front()
+                {
+                    held = held.saturating_sub(r.buf.len() + r.recs.len() * std::mem::size_of::<Rec>());
+                    if r.last {
+                        done[i] = true;
+                    }
+                    epoch.push(r);
+                }
+            }
+            write_epoch(&epoch, &mut sink, &mut delivery, &mut sum);
+            // Stats: merge every worker's latest snapshot.
+            let mut want_stats = false;
+            let mut ts = Timestamp::default();
+            let mut reader: Option<Arc<ReaderCounters>> = None;
+            for r in &mut epoch {
+                if let Some(s) = r.snapshot.take() {
+                    want_stats = true;
+                    latest[r.worker.min(n - 1)] = Some(s);
+                }
+                ts = r.ts;
+                if r.reader.is_some() {
+                    reader = r.reader.clone();
+                }
+            }
+            if want_stats {
+                let merged = merge(&latest);
+                let rc = reader.as_deref().cloned().unwrap_or_default();
+                if cfg.stats {
+                    line.clear();
+                    let uptime = rc.start.map_or(0, |s| ts.secs.saturating_sub(s.secs));
+                    let extra = delivery.as_ref().map(|d| ("forward", d.stats()));
+                    let body = stats_json(uptime, &merged, &rc, extra);
+                    let ev = Event {
+                        timestamp: ts,
+                        flow_id: None,
+                        in_iface: None,
+                        pcap_cnt: None,
+                        src_ip: None,
+                        src_port: None,
+                        dest_ip: None,
+                        dest_port: None,
+                        proto: None,
+                        app_proto: None,
+                        vlan: Vec::new(),
+                        community_id: None,
+                        host: None,
+                        body: EventBody::Stats { stats: body },
+                    };
+                    if serde_json::to_writer(&mut line, &ev).is_ok() {
+                        put(&line, false, &mut sink, &mut delivery, &mut sum);
+                    }
+                }
+                if let Some(d) = &delivery {
+                    let drops = rc.drops.iter().map(|(k, v)| ((*k).to_string(), *v)).collect();
+                    d.update_health(centinela_forward::HealthSnapshot { packets: rc.packets, drops });
+                }
+                sum.last_snapshot = Some(merged);
+                sum.last_reader = Some(rc);
+            }
+            if let Some(d) = delivery.as_mut() {
+                d.commit();
+            }
+            if let Err(e) = sink.flush().and_then(|()| sink.maybe_rotate()) {
+                note_error(&mut sum, &e);
+            }
+            if cfg.hup.swap(false, Ordering::Relaxed)
+                && let Err(e) = sink.reopen()
+            {
+                note_error(&mut sum, &e);
+            }
+        }
+    }
+    if let Err(e) = sink.flush() {
+        note_error(&mut sum, &e);
+    }
+    if let Some(d) = delivery {
+        d.shutdown(std::time::Duration::from_secs(5));
+    }
+    if let EveSink::Memory(v) = sink {
+        sum.memory = v;
+    }
+    sum
+}
+
+fn note_error(sum: &mut WriterSummary, e: &std::io::Error) {
+    if sum.write_errors == 0 {
+        tracing::error!("EVE output: {e} (records are still forwarded when forwarding is configured)");
+    }
+    sum.write_errors += 1;
+}
+
+fn put(
+    b: &[u8],
+    priority: bool,
+    sink: &mut EveSink,
+    delivery: &mut Option<centinela_forward::Delivery>,
+    sum: &mut WriterSummary,
+) {
+    if let Err(e) = sink.write_line(b) {
+        note_error(sum, &e);
+    }
+    if let Some(d) = delivery.as_mut() {
+        d.submit(priority, b);
+    }
+    sum.records += 1;
+}
+
+fn write_epoch(
+    epoch: &[Report],
+    sink: &mut EveSink,
+    delivery: &mut Option<centinela_forward::Delivery>,
+    sum: &mut WriterSummary,
+) {
+    let mut all: Vec<(usize, Rec)> = Vec::with_capacity(epoch.iter().map(|r| r.recs.len()).sum());
+    for (i, r) in epoch.iter().enumerate() {
+        all.extend(r.recs.iter().map(|x| (i, *x)));
+    }
+    all.sort_by(|(ia, a), (ib, b)| {
+        (a.seq, a.phase).cmp(&(b.seq, b.phase)).then_with(|| {
+            if a.phase == 0 {
+                epoch[*ia].rec_bytes(a).cmp(epoch[*ib].rec_bytes(b))
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+    });
+    for (i, rec) in &all {
+        put(epoch[*i].rec_bytes(rec), rec.priority, sink, delivery, sum);
+    }
+}
+
+fn merge(latest: &[Option<Box<WorkerSnapshot>>]) -> WorkerSnapshot {
+    let mut m = WorkerSnapshot::default();
+    for s in latest.iter().flatten() {
+        m.counters.merge(&s.counters);
+        m.flows_active += s.flows_active;
+        m.reassembly_memory += s.reassembly_memory;
+        m.defrag_memory += s.defrag_memory;
+        m.app.merge(&s.app);
+        sum_json(&mut m.detect, &s.detect);
+        m.detect_memory += s.detect_memory;
+    }
+    m
+}
