@@ -54,6 +54,7 @@ pub const CASES: &[Case] = &[
     normal::DNP3_UDP_POLLING,
     normal::DNS_NORMAL,
     normal::MODBUS_RTU_OVER_TCP,
+    normal::DNP3_CONTROL,
     edge::MODBUS_MALFORMED,
     edge::DNP3_BAD_CRC,
     edge::TCP_AWKWARD_SPLITS,
@@ -68,6 +69,9 @@ pub const CASES: &[Case] = &[
     attacks::DNP3_COLD_RESTART,
     attacks::DNP3_STOP_APP_DISABLE_UNSOL,
     attacks::DNS_TUNNEL_LIKE,
+    attacks::MODBUS_POINTS_SCAN,
+    attacks::MODBUS_BROADCAST,
+    attacks::DNP3_UNSOLICITED_STORM,
 ];
 
 /// The case called `name`.

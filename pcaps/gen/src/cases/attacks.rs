@@ -219,6 +219,128 @@ fn modbus_listen_only(sc: &mut Scenario, t: &mut Tally) {
     link.ch.close(sc);
 }
 
+/// Points-list scan: a sweep of register addresses from a new host.
+pub(super) const MODBUS_POINTS_SCAN: Case = Case {
+    name: "modbus-points-scan",
+    summary: "new host sweeps holding-register and coil addresses (FC 3 / FC 1)",
+    headline: "points-scan alert for 10.10.9.66, ~150 address exceptions",
+    seed: 0xa77_0008,
+    purpose: "Modbus points-list scan: after 20 s of normal polling, host 10.10.9.66 sweeps PLC \
+10.10.2.21 (100 registers, 100 coils): FC 3 reading 10 registers at start addresses 0, 100, 200, \
+... 9900 (100 requests), then FC 1 reading 16 coils at 0, 160, ... 7840 (50 requests), one every \
+20 ms. Addresses beyond the tables are answered with exception 2 (illegal data address). Normal \
+polling continues for 10 s.",
+    expect: "- A points/address-scan alert for 10.10.9.66 (150 reads over distinct address \
+ranges, 148 illegal-data-address exceptions; tallies `scan_requests`, `scan_exceptions`).\n\
+- No alert for the HMI.",
+    tshark: &[("modbus && ip.src==10.10.9.66", 150), ("modbus.exception_code==2", 148), ("_ws.malformed", 0)],
+    build: modbus_points_scan,
+};
+
+fn modbus_points_scan(sc: &mut Scenario, t: &mut Tally) {
+    let (hmi, plc) = (hmi(), plc());
+    let mut link = ModbusLink::connect(sc, &hmi, &plc, 1);
+    modbus_baseline(sc, &mut link, 20, t);
+    let mut atk = ModbusLink::connect(sc, &Host::v4([10, 10, 9, 66]), &plc, 1);
+    let regs = (0..100u16).map(|i| (Request::ReadHoldingRegisters { start: i * 100, qty: 10 }, i * 100));
+    let coils = (0..50u16).map(|i| (Request::ReadCoils { start: i * 160, qty: 16 }, i * 160));
+    for (req, start) in regs.chain(coils) {
+        let resp = if start < 100 {
+            modbus_reply(sc, &req)
+        } else {
+            tally(t, "scan_exceptions", 1);
+            Response::Exception { function: req.function(), code: ExceptionCode::IllegalDataAddress }
+        };
+        atk.transact_with(sc, &req, &resp);
+        tally(t, "scan_requests", 1);
+        sc.advance(20 * MS);
+    }
+    atk.ch.close(sc);
+    modbus_baseline(sc, &mut link, 10, t);
+    link.ch.close(sc);
+}
+
+/// Broadcast writes (unit id 0) over TCP.
+pub(super) const MODBUS_BROADCAST: Case = Case {
+    name: "modbus-broadcast",
+    summary: "writes to unit id 0 (broadcast) through a gateway, unanswered",
+    headline: "broadcast-write alerts for 10.10.9.66",
+    seed: 0xa77_0009,
+    purpose: "Modbus broadcast: after 20 s of normal polling of gateway 10.10.2.50 (units 1 and 2 \
+behind it), host 10.10.9.66 sends three writes to unit id 0, the serial-line broadcast address that \
+every slave executes and none answers: FC 6 register 3 = 0, FC 5 coil 0 off, FC 16 registers 0-3 = \
+0. The gateway acknowledges them at TCP level only. Normal polling continues for 10 s.",
+    expect: "- A broadcast-write alert per request from 10.10.9.66 (unit id 0, tally \
+`broadcast_writes` = 3); the missing responses are expected for broadcast, not reported as \
+timeouts.\n\
+- No alert for the HMI.",
+    tshark: &[("modbus && mbtcp.unit_id==0", 3), ("_ws.malformed", 0)],
+    build: modbus_broadcast,
+};
+
+fn modbus_broadcast(sc: &mut Scenario, t: &mut Tally) {
+    let gw = Host::v4([10, 10, 2, 50]);
+    let mut l1 = ModbusLink::connect(sc, &hmi(), &gw, 1);
+    let mut l2 = ModbusLink::connect(sc, &hmi(), &gw, 2);
+    modbus_baseline(sc, &mut l1, 10, t);
+    modbus_baseline(sc, &mut l2, 10, t);
+    let mut atk = TcpSession::connect(sc, &Host::v4([10, 10, 9, 66]), &gw, modbus::PORT);
+    for (tid, req) in [
+        Request::WriteSingleRegister { addr: 3, value: 0 },
+        Request::WriteSingleCoil { addr: 0, value: false },
+        Request::WriteMultipleRegisters { start: 0, values: vec![0; 4] },
+    ]
+    .iter()
+    .enumerate()
+    {
+        atk.one_way(sc, Dir::ToServer, &modbus::request(tid as u16 + 1, 0, req));
+        tally(t, "broadcast_writes", 1);
+        sc.advance(300 * MS);
+    }
+    atk.close(sc);
+    modbus_baseline(sc, &mut l1, 10, t);
+    l1.ch.close(sc);
+    l2.ch.close(sc);
+}
+
+/// A storm of unsolicited responses.
+pub(super) const DNP3_UNSOLICITED_STORM: Case = Case {
+    name: "dnp3-unsolicited-storm",
+    summary: "outstation floods 200 unsolicited responses in 10 s, each confirmed",
+    headline: "unsolicited-storm alert for 10.20.2.32",
+    seed: 0xa77_000a,
+    purpose: "DNP3 unsolicited storm: master 10.20.1.10 polls outstation 10.20.2.32 (address 11), \
+which reports an unsolicited response every 14 s or so, for 40 s; then the outstation sends 200 \
+unsolicited responses (binary and analog events) within 10 s, each confirmed by the master, then \
+returns to normal for 20 s.",
+    expect: "- An unsolicited-storm (rate) alert for 10.20.2.32 (tally `storm_unsolicited` = \
+200 in 10 s against `dnp3_unsolicited` in the baseline).\n\
+- Every unsolicited response paired with its confirm; 0 malformed.",
+    tshark: &[("dnp3.al.func==130", 204), ("_ws.malformed", 0)],
+    build: dnp3_unsolicited_storm,
+};
+
+fn dnp3_unsolicited_storm(sc: &mut Scenario, t: &mut Tally) {
+    let master = Host::v4([10, 20, 1, 10]);
+    let out = Host::v4([10, 20, 2, 32]);
+    let mut o = dnp3_session(sc, &master, &out, 11, true);
+    super::normal::dnp3_startup(sc, &mut o, t);
+    dnp3_baseline(sc, &mut o, 40, t);
+    for i in 0..200u32 {
+        let mut ev = dnp3::binary_events(&[((i % 8) as u8, i % 2 == 0)]);
+        ev.extend(dnp3::analog_events(&[(1, -(100 + i as i32))]));
+        let u = o.assoc.unsolicited(dnp3::iin::CLASS1_EVENTS, &ev);
+        o.ch.send(sc, Dir::ToClient, &u);
+        sc.advance(2 * MS);
+        let c = o.assoc.confirm_unsolicited();
+        o.ch.send(sc, Dir::ToServer, &c);
+        tally(t, "storm_unsolicited", 1);
+        sc.advance(48 * MS);
+    }
+    dnp3_baseline(sc, &mut o, 20, t);
+    o.ch.close(sc);
+}
+
 fn dnp3_session(
     sc: &mut Scenario,
     master: &Host,

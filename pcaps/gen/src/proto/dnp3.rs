@@ -393,6 +393,16 @@ pub fn crob(index: u16, code: u8, count: u8, on_ms: u32, off_ms: u32, status: u8
     o
 }
 
+/// One 16-bit analog output block (g41v2) with qualifier 0x28: index, value, status.
+pub fn analog_output_16(index: u16, value: i16, status: u8) -> Vec<u8> {
+    let mut o = Vec::new();
+    object_header(&mut o, 41, 2, Range::CountIndex16(1));
+    o.extend_from_slice(&index.to_le_bytes());
+    o.extend_from_slice(&value.to_le_bytes());
+    o.push(status);
+    o
+}
+
 /// Time delay fine (g52v2), the object in a restart response.
 pub fn time_delay_fine(ms: u16) -> Vec<u8> {
     let mut o = Vec::new();
@@ -544,6 +554,8 @@ mod tests {
         assert_eq!(r, [0xC3, 0x81, 0x80, 0x00, 30, 1, 0, 0, 0, 0x01, 0xFB, 0xFF, 0xFF, 0xFF]);
         assert_eq!(crob(7, control_code::LATCH_ON, 1, 100, 0, 0)[..7], [12, 1, 0x28, 1, 0, 7, 0]);
         assert_eq!(binary_inputs(300, &[true])[..7], [1, 2, 1, 0x2C, 1, 0x2C, 1]);
+        assert_eq!(analog_output_16(2, -2, 0), [41, 2, 0x28, 1, 0, 2, 0, 0xFE, 0xFF, 0]);
+        assert_eq!(crob(7, control_code::LATCH_ON, 1, 100, 0, 0).len(), 5 + 2 + 11);
     }
 
     #[test]
