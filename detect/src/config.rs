@@ -28,6 +28,8 @@ pub struct DnsExfilConfig {
     pub high_threshold: f64,
     /// Burst window (~1 min): tunnel-weighted new information, bytes, that alone reaches score 1.
     pub burst_bytes: f64,
+    /// Burst window (~1 min): unique random-looking names that alone reach score 1.
+    pub burst_unique_names: f64,
     /// Sustained window (~1 h): tunnel-weighted new information, bytes, that alone reaches score 1.
     pub hour_bytes: f64,
     /// Slow window (~24 h): new information of clearly encoded names, bytes, that alone reaches score 1.
@@ -67,6 +69,7 @@ impl Default for DnsExfilConfig {
             alert_threshold: 1.0,
             high_threshold: 2.5,
             burst_bytes: 1024.0,
+            burst_unique_names: 100.0,
             hour_bytes: 4096.0,
             day_bytes: 1024.0,
             beacon_min_intervals: 40,
@@ -94,6 +97,7 @@ impl DnsExfilConfig {
             ("alert_threshold", self.alert_threshold),
             ("high_threshold", self.high_threshold),
             ("burst_bytes", self.burst_bytes),
+            ("burst_unique_names", self.burst_unique_names),
             ("hour_bytes", self.hour_bytes),
             ("day_bytes", self.day_bytes),
         ];

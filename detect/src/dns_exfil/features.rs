@@ -430,7 +430,7 @@ pub(crate) fn analyze(
     if is_ipv4_shape(&labels) || is_nibble_shape(&labels) || labels.iter().any(|l| is_guid_label(l)) {
         f.structured = true;
         f.tunnel *= 0.2;
-    } else if labels.iter().any(|l| is_hash_label(l)) && labels.iter().filter(|l| l.len() > 12).count() == 1 {
+    } else if labels.iter().any(|l| is_hash_label(l)) {
         f.structured = true;
         f.tunnel *= 0.5;
     }
@@ -467,7 +467,12 @@ fn fingerprints(labels: &[&[u8]], shape: Shape, dec: &[u8]) -> u8 {
     } else if shape == Shape::Hex {
         let hexlen: usize = labels.iter().map(|l| l.len()).sum();
         let t = labels.iter().flat_map(|l| l.iter()).nth(4).zip(labels.iter().flat_map(|l| l.iter()).nth(5));
-        if hexlen >= 18 && hexlen.is_multiple_of(2) && matches!(t, Some((b'0', b'0' | b'1' | b'2' | b'3'))) {
+        let hash_like = labels.iter().any(|l| is_hash_label(l));
+        if !hash_like
+            && hexlen >= 18
+            && hexlen.is_multiple_of(2)
+            && matches!(t, Some((b'0', b'0' | b'1' | b'2' | b'3')))
+        {
             bits |= fp::DNSCAT2;
         }
     }

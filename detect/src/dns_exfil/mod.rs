@@ -41,6 +41,13 @@ pub const SEEN_GEN_CAP: usize = 512;
 pub const SAMPLE_CAP: usize = 4;
 /// Longest sample name kept (characters).
 pub const SAMPLE_MAX_CHARS: usize = 120;
+/// Tunnel-likeness from which a name counts in the 24 h window: long,
+/// clearly encoded names only (content hashes are capped at 0.5).
+pub const STRONG_TUNNEL: f32 = 0.55;
+/// Smoothing of the interval mean / mean-absolute-deviation estimates
+/// (EWMA weight 1/16: steady enough that a Poisson series, whose ratio is
+/// 2/e ≈ 0.74, does not dip into the beacon range by chance).
+const TIMING_EWMA_N: f32 = 16.0;
 /// Prefix of the previous unique subdomain kept for the novelty estimate.
 const PREV_PREFIX: usize = 24;
 
@@ -161,6 +168,8 @@ struct Windows {
     info: [f32; 3],
     uniq: [f32; 3],
     strong: f32,
+    /// Unique random-looking (not structured) names, τ = 60 s.
+    uniq_random: f32,
     last_us: i64,
 }
 
@@ -176,6 +185,7 @@ impl Windows {
                 *uniq *= k;
             }
             self.strong *= (-dt / TAUS[2]).exp();
+            self.uniq_random *= (-dt / TAUS[0]).exp();
         }
         self.last_us = self.last_us.max(now_us);
     }
@@ -231,6 +241,8 @@ struct Suspect {
     max_len: usize,
     max_label: usize,
     fp_bits: u8,
+    dnscat_hits: u64,
+    uniq_random_total: u64,
     answers_addr: u64,
     answers_bogon: u64,
     connected: bool,
@@ -287,6 +299,8 @@ struct Score {
     hour: f32,
     day: f32,
     beacon: f32,
+    unique: f32,
+    fp_corroborated: f32,
     fp: f32,
     qtype: f32,
     nx: f32,
@@ -306,7 +320,7 @@ impl Score {
         }
         // Named after the fastest window that is at least half-way to its
         // threshold (the 24 h window always holds at least as much).
-        if self.burst >= 0.5 {
+        if self.burst >= 0.5 || self.unique >= 0.5 {
             sid::BURST
         } else if self.hour >= 0.5 {
             sid::SUSTAINED
@@ -424,8 +438,8 @@ impl DnsExfilDetector {
                     pair.dev_iv = 0.0;
                 } else {
                     let d = (iv - pair.mean_iv).abs();
-                    pair.mean_iv += (iv - pair.mean_iv) / 8.0;
-                    pair.dev_iv += (d - pair.dev_iv) / 8.0;
+                    pair.mean_iv += (iv - pair.mean_iv) / TIMING_EWMA_N;
+                    pair.dev_iv += (d - pair.dev_iv) / TIMING_EWMA_N;
                 }
                 pair.n_iv = pair.n_iv.saturating_add(1);
                 pair.last_q_us = now;
@@ -728,6 +742,8 @@ impl Suspect {
             max_len: 0,
             max_label: 0,
             fp_bits: 0,
+            dnscat_hits: 0,
+            uniq_random_total: 0,
             answers_addr: 0,
             answers_bogon: 0,
             connected: false,
@@ -773,13 +789,23 @@ impl Suspect {
         if label_allow {
             self.allow_label_hits += 1;
         }
-        self.fp_bits |= f.fingerprints;
+        self.fp_bits |= f.fingerprints & !fp::DNSCAT2;
+        if f.fingerprints & fp::DNSCAT2 != 0 {
+            self.dnscat_hits += 1;
+        }
+        // The dnscat2 header layout matches 1 random hex name in 64: it
+        // counts only when it holds for most of the pair's encoded names.
+        if self.dnscat_hits >= 3 && self.dnscat_hits * 2 >= self.feat_n.max(1) {
+            self.fp_bits |= fp::DNSCAT2;
+        }
         self.max_len = self.max_len.max(obs.qname.len());
         self.max_label = self.max_label.max(f.longest_label);
         if f.sub_len > 0 {
             self.feat_n += 1;
             self.t_sum += f64::from(f.tunnel);
-            self.r_sum += f64::from(f.randomness);
+            // Structured names (embedded addresses, hashes) are not random
+            // identifiers chosen by a program: they do not count as such.
+            self.r_sum += if f.structured { 0.0 } else { f64::from(f.randomness) };
             self.ent_sum += f64::from(f.entropy);
             self.ngram_sum += f64::from(f.ngram_cost);
         }
@@ -807,12 +833,16 @@ impl Suspect {
         self.prev[..n].copy_from_slice(&sub[..n]);
         self.prev_len = n as u8;
         let info = features::info_bytes(f, novel);
+        if f.randomness >= 0.5 && !f.structured && f.sub_len >= 8 {
+            self.win.uniq_random += 1.0;
+            self.uniq_random_total += 1;
+        }
         let w = f.tunnel;
         for i in 0..3 {
             self.win.info[i] += w * info;
             self.win.uniq[i] += 1.0;
         }
-        if w >= 0.4 {
+        if w >= STRONG_TUNNEL {
             self.win.strong += w * info;
         }
         if w >= 0.3 {
@@ -856,12 +886,21 @@ impl Suspect {
         if n_iv >= cfg.beacon_min_intervals / 2 && (0.5..=7200.0).contains(&mean_iv) {
             let p = (n_iv as f32 / cfg.beacon_min_intervals.max(1) as f32).min(1.0);
             let cv = dev_iv / mean_iv.max(1e-3);
-            let reg = ((0.5 - cv) / 0.3).clamp(0.0, 1.0);
+            let reg = ((0.45 - cv) / 0.2).clamp(0.0, 1.0);
             let fp_e = if self.fp_bits != 0 { 0.2 } else { 0.0 };
             let e = (0.5 * no_connect + 0.4 * r_avg + 0.3 * bogon_ratio + 0.15 * nx_ratio + fp_e).min(1.5);
             s.beacon = p * reg * e * 1.4;
         }
-        let base = s.burst.max(s.hour).max(s.day).max(s.beacon);
+        s.unique = self.win.uniq_random / cfg.burst_unique_names as f32;
+        // A high-specificity tool artefact (iodine's codec check text,
+        // dns2tcp control labels or padding, DNSExfiltrator's init name,
+        // Cobalt Strike staging) corroborated by a few random-looking names.
+        let strong_fp =
+            self.fp_bits & (fp::IODINE | fp::DNS2TCP | fp::DNSEXFILTRATOR | fp::COBALT_STRIKE) != 0;
+        if strong_fp && self.uniq_random_total >= 3 {
+            s.fp_corroborated = 0.65;
+        }
+        let base = s.burst.max(s.hour).max(s.day).max(s.beacon).max(s.unique).max(s.fp_corroborated);
         if base >= 0.35 {
             if self.fp_bits != 0 {
                 s.fp = 0.35;
@@ -998,6 +1037,12 @@ impl Suspect {
         if sc.day >= 0.35 {
             fire("strongly_encoded_info_bytes", f64::from(self.win.strong), cfg.day_bytes, "24h");
         }
+        if sc.unique >= 0.35 {
+            fire("unique_random_names", f64::from(self.win.uniq_random), cfg.burst_unique_names, "1m");
+        }
+        if sc.fp_corroborated > 0.0 {
+            fire("tool_fingerprint_with_random_names", self.uniq_random_total as f64, 3.0, "episode");
+        }
         if sc.beacon >= 0.35 {
             fire("beacon_score", f64::from(sc.beacon), 1.0, "intervals");
         }
@@ -1025,13 +1070,13 @@ impl Suspect {
             "score": r2(sc.total),
             "threshold": cfg.alert_threshold,
             "components": {
-                "burst_1m": r2(sc.burst), "sustained_1h": r2(sc.hour), "slow_24h": r2(sc.day), "beacon": r2(sc.beacon),
+                "burst_1m": r2(sc.burst), "unique_random_1m": r2(sc.unique), "sustained_1h": r2(sc.hour), "slow_24h": r2(sc.day), "beacon": r2(sc.beacon), "fingerprint_corroborated": r2(sc.fp_corroborated),
                 "fingerprint": r2(sc.fp), "qtype_mix": r2(sc.qtype), "nxdomain": r2(sc.nx), "no_connection": r2(sc.no_connect),
             },
             "factors": {"allowlist": r2(sc.allow), "internal_suffix": r2(sc.internal)},
             "fired": fired,
             "windows": {
-                "1m": {"encoded_info_bytes": r2(self.win.info[0]), "unique_names": r2(self.win.uniq[0])},
+                "1m": {"encoded_info_bytes": r2(self.win.info[0]), "unique_names": r2(self.win.uniq[0]), "unique_random_names": r2(self.win.uniq_random)},
                 "1h": {"encoded_info_bytes": r2(self.win.info[1]), "unique_names": r2(self.win.uniq[1])},
                 "24h": {"encoded_info_bytes": r2(self.win.info[2]), "strongly_encoded_info_bytes": r2(self.win.strong), "unique_names": r2(self.win.uniq[2])},
             },
