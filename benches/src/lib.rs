@@ -1,2 +1,4 @@
 //! Shared helpers for the benchmarks: loading real PDUs out of the captures
 //! under `pcaps/`.
+
+pub mod modbus;

@@ -12,9 +12,11 @@
 //!   if its CRC matches; on a bad CRC or after a gap it slides forward (at
 //!   most [`RTU_RESYNC_WINDOW`] offsets per call) to the first offset where a
 //!   whole CRC-valid frame starts.
-//! * While resynchronising, both prefer a *confirmed* candidate later in the
-//!   buffer over an earlier one that still needs bytes; only when none is
-//!   confirmed do they wait on the first unconfirmed one.
+//! * While resynchronising, both judge offsets in order and wait on the first
+//!   candidate that needs more bytes (at most one maximal ADU: 260 bytes for
+//!   MBAP, 256 for RTU). Every judgement is final once its bytes are present,
+//!   so the frames and discards do not depend on how the stream was chunked
+//!   (the fuzz target `modbus_stream` checks this, gaps aside).
 //!
 //! Both never allocate, never loop unboundedly, and consume ≥ 1 byte on every
 //! step that is not `Incomplete`.
@@ -63,17 +65,10 @@ fn discard_to<'a>(off: usize) -> FrameStep<'a, Error> {
     FrameStep::Discard { consumed: off, error: Error::Invalid(Invalid::NoSync) }
 }
 
-/// End of a resync scan that confirmed no frame: wait for the first candidate
-/// that needs more bytes (dropping what precedes it), or drop the window.
-/// A confirmed frame later in the buffer is preferred over an unconfirmed
-/// one earlier, so garbage that merely *might* be a long frame does not hold
-/// back the real frames behind it.
-fn resync_pending<'a>(pending: Option<(usize, usize)>, window: usize) -> FrameStep<'a, Error> {
-    match pending {
-        Some((0, needed)) => FrameStep::Incomplete { needed },
-        Some((off, _)) => discard_to(off),
-        None => discard_to(window),
-    }
+/// A candidate at `off` needs `needed` more bytes before it can be judged:
+/// drop what precedes it, or wait when it is at the front.
+fn wait_or_discard<'a>(off: usize, needed: usize) -> FrameStep<'a, Error> {
+    if off == 0 { FrameStep::Incomplete { needed } } else { discard_to(off) }
 }
 
 /// True when the (possibly short) `bytes` could be the start of a plausible
@@ -198,7 +193,6 @@ impl StreamFramer for MbapFramer {
             return self.frame_synced(buf);
         }
         let window = buf.len().min(lim::MBAP_RESYNC_WINDOW);
-        let mut pending = None;
         for off in 0..window {
             let rest = &buf[off..];
             let candidate = if rest.len() < MBAP_PROBE_LEN {
@@ -217,12 +211,10 @@ impl StreamFramer for MbapFramer {
                     return self.frame_synced(buf);
                 }
                 Candidate::Yes => return discard_to(off),
-                Candidate::Undecided { needed } => {
-                    pending.get_or_insert((off, needed));
-                }
+                Candidate::Undecided { needed } => return wait_or_discard(off, needed),
             }
         }
-        resync_pending(pending, window)
+        discard_to(window)
     }
 
     fn gap(&mut self) {
@@ -273,7 +265,6 @@ impl StreamFramer for RtuFramer {
             };
         }
         let window = buf.len().min(RTU_RESYNC_WINDOW);
-        let mut pending = None;
         for off in 0..window {
             match rtu::frame_at(&buf[off..], self.direction, CHECK_CRC) {
                 Ok(t) if off == 0 => {
@@ -281,13 +272,11 @@ impl StreamFramer for RtuFramer {
                     return FrameStep::Frame { frame: &buf[..t], consumed: t };
                 }
                 Ok(_) => return discard_to(off),
-                Err(Error::Incomplete { needed }) => {
-                    pending.get_or_insert((off, needed));
-                }
+                Err(Error::Incomplete { needed }) => return wait_or_discard(off, needed),
                 Err(Error::Invalid(_)) => {}
             }
         }
-        resync_pending(pending, window)
+        discard_to(window)
     }
 
     fn gap(&mut self) {
