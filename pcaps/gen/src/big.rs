@@ -36,7 +36,7 @@ const DNS_CLIENTS: usize = 16;
 /// Drain to the writer when this many bytes are pending.
 const DRAIN_AT: usize = 4 << 20;
 
-/// What [`write`] produced.
+/// What [`write()`] and [`stream()`] produced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stats {
     /// Bytes written (whole file).
