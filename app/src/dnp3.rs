@@ -338,12 +338,14 @@ fn app_fragment(dir: Direction, link_hdr: &link::Header, bytes: &[u8], txs: &mut
         return;
     };
     let flags: Flags = frag.flags | frag.check(Some(link_hdr.control.dir));
-    for name in flags.names() {
-        sink.anomaly(
-            dir,
-            flag_anomaly(name),
-            Some(json!({"src": link_hdr.source, "dst": link_hdr.destination, "function_code": frag.function.to_u8()})),
-        );
+    if !flags.is_empty() {
+        for name in flags.names() {
+            sink.anomaly(
+                dir,
+                flag_anomaly(name),
+                Some(json!({"src": link_hdr.source, "dst": link_hdr.destination, "function_code": frag.function.to_u8()})),
+            );
+        }
     }
     let seq = frag.control.seq;
     let mut extra = Map::new();

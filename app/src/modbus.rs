@@ -61,13 +61,39 @@ enum Framing {
     Datagram,
 }
 
-/// One pending request: its summary and a copy of its PDU.
-#[derive(Debug, Clone)]
+/// PDU bytes kept inline in a pending request (reads, single writes, mask
+/// writes, diagnostics); longer requests use a pooled buffer.
+const INLINE_PDU: usize = 16;
+
+/// A copy of a request PDU: inline when short, else in a buffer taken from
+/// the flow's pool (returned when the transaction completes, so the pool
+/// never holds more than `max_pending` buffers and steady state allocates
+/// nothing).
+#[derive(Debug)]
+enum ReqBytes {
+    Inline([u8; INLINE_PDU]),
+    Pooled(Box<[u8; lim::MAX_PDU_LEN]>),
+}
+
+/// One pending request: its summary, flags, rate key and PDU copy.
+#[derive(Debug)]
 struct Pending {
     summary: RequestSummary,
     protocol_id: u16,
+    flags: Flags,
+    key: u64,
     len: u8,
-    pdu: [u8; lim::MAX_PDU_LEN],
+    bytes: ReqBytes,
+}
+
+impl Pending {
+    fn pdu(&self) -> &[u8] {
+        let n = usize::from(self.len);
+        match &self.bytes {
+            ReqBytes::Inline(b) => b.get(..n).unwrap_or_default(),
+            ReqBytes::Pooled(b) => b.get(..n).unwrap_or_default(),
+        }
+    }
 }
 
 /// The per-flow Modbus state.
@@ -77,6 +103,10 @@ pub(crate) struct ModbusState {
     transport: Transport,
     max_pending: usize,
     pending: VecDeque<Pending>,
+    // Boxed so a buffer moves between the pool and a pending request
+    // without copying its 253 bytes.
+    #[allow(clippy::vec_box)]
+    pool: Vec<Box<[u8; lim::MAX_PDU_LEN]>>,
 }
 
 /// A decoded ADU of either framing.
@@ -139,7 +169,13 @@ impl ModbusState {
             L4::Tcp => (Framing::Undecided, Transport::Tcp),
             L4::Udp => (Framing::Datagram, Transport::Udp),
         };
-        Self { framing, transport, max_pending: cfg.modbus.max_pending.max(1), pending: VecDeque::new() }
+        Self {
+            framing,
+            transport,
+            max_pending: cfg.modbus.max_pending.max(1),
+            pending: VecDeque::new(),
+            pool: Vec::new(),
+        }
     }
 
     pub(crate) fn memory(&self) -> usize {
@@ -147,7 +183,9 @@ impl ModbusState {
             Framing::Mbap(_, s) | Framing::Rtu(_, s) => s[0].memory() + s[1].memory(),
             Framing::Undecided | Framing::Datagram => 0,
         };
-        bufs + self.pending.capacity() * core::mem::size_of::<Pending>()
+        let pooled =
+            self.pending.iter().filter(|p| matches!(p.bytes, ReqBytes::Pooled(_))).count() + self.pool.len();
+        bufs + self.pending.capacity() * core::mem::size_of::<Pending>() + pooled * lim::MAX_PDU_LEN
     }
 
     fn decide(&mut self, first: &[u8]) {
@@ -216,7 +254,7 @@ impl ModbusState {
         }
         self.framing = framing;
         while let Some(p) = self.pending.pop_front() {
-            self.unanswered(&p, sink);
+            self.unanswered(p, sink);
         }
     }
 
@@ -280,8 +318,10 @@ impl ModbusState {
         };
         sink.out.stats.modbus.pdus += 1;
         sink.out.stats.modbus.messages += 1;
-        for name in p.flags.names() {
-            sink.anomaly(dir, flag_anomaly(name), Some(detail(&p)));
+        if !p.flags.is_empty() {
+            for name in p.flags.names() {
+                sink.anomaly(dir, flag_anomaly(name), Some(detail(&p)));
+            }
         }
         match dir {
             Direction::ToServer => self.request(p, sink),
@@ -304,14 +344,38 @@ impl ModbusState {
                 Some(json!({"max_pending": self.max_pending})),
             );
             if let Some(old) = self.pending.pop_front() {
-                self.unanswered(&old, sink);
+                self.unanswered(old, sink);
             }
         }
         let raw = p.pdu.as_bytes();
-        let len = raw.len().min(lim::MAX_PDU_LEN);
-        let mut pdu = [0u8; lim::MAX_PDU_LEN];
-        pdu[..len].copy_from_slice(&raw[..len]);
-        self.pending.push_back(Pending { summary, protocol_id: p.protocol_id, len: len as u8, pdu });
+        let raw = raw.get(..lim::MAX_PDU_LEN).unwrap_or(raw);
+        let bytes = if raw.len() <= INLINE_PDU {
+            let mut b = [0u8; INLINE_PDU];
+            b[..raw.len()].copy_from_slice(raw);
+            ReqBytes::Inline(b)
+        } else {
+            let mut b = self.pool.pop().unwrap_or_else(|| Box::new([0u8; lim::MAX_PDU_LEN]));
+            b[..raw.len()].copy_from_slice(raw);
+            ReqBytes::Pooled(b)
+        };
+        let key = self.key(&summary, raw);
+        self.pending.push_back(Pending {
+            summary,
+            protocol_id: p.protocol_id,
+            flags: p.flags,
+            key,
+            len: raw.len() as u8,
+            bytes,
+        });
+    }
+
+    /// Give a finished request's buffer back to the pool.
+    fn recycle(&mut self, q: Pending) {
+        if let ReqBytes::Pooled(b) = q.bytes
+            && self.pool.len() < self.max_pending
+        {
+            self.pool.push(b);
+        }
     }
 
     fn response(&mut self, p: Parsed<'_>, sink: &mut Sink<'_>) {
@@ -326,24 +390,27 @@ impl ModbusState {
             return;
         };
         sink.out.stats.modbus.txs_paired += 1;
-        let req_pdu = Pdu::parse(&pending.pdu[..usize::from(pending.len)], mb::Direction::Request);
+        self.paired(&pending, &p, sink);
+        self.recycle(pending);
+    }
+
+    fn paired(&self, pending: &Pending, p: &Parsed<'_>, sink: &mut Sink<'_>) {
         let extra = p.pdu.check_response(&pending.summary);
         let mut rsp_flags = p.flags;
         // `check_response` answers for exceptions too (function matches).
-        if !p.pdu.is_exception() {
-            for name in extra.names() {
-                if !p.flags.names().any(|n| n == name) {
-                    sink.anomaly(Direction::ToClient, flag_anomaly(name), Some(detail(&p)));
-                }
+        if !p.pdu.is_exception() && !extra.is_empty() {
+            // Only the flags the response did not already carry.
+            let new = Flags::from_bits(extra.bits() & !p.flags.bits());
+            for name in new.names() {
+                sink.anomaly(Direction::ToClient, flag_anomaly(name), Some(detail(p)));
             }
             rsp_flags |= extra;
         }
-        let req_flags = req_pdu.map(|r| r.flags).unwrap_or(Flags::EMPTY);
-        let key = self.key(&pending.summary, &pending.pdu[..usize::from(pending.len)]);
-        let bypass = p.pdu.is_exception() || !rsp_flags.is_empty() || !req_flags.is_empty();
-        let Some(suppressed) = sink.rate(key, bypass) else {
+        let bypass = p.pdu.is_exception() || !rsp_flags.is_empty() || !pending.flags.is_empty();
+        let Some(suppressed) = sink.rate(pending.key, bypass) else {
             return;
         };
+        let req_pdu = Pdu::parse(pending.pdu(), mb::Direction::Request);
         let mut m = Map::new();
         m.insert("id".into(), json!(sink.next_tx()));
         m.insert("transport".into(), json!(self.transport.as_str()));
@@ -381,14 +448,17 @@ impl ModbusState {
         sink.record(dir, EventBody::Modbus { modbus: Json::Object(m) });
     }
 
-    fn unanswered(&mut self, q: &Pending, sink: &mut Sink<'_>) {
+    fn unanswered(&mut self, q: Pending, sink: &mut Sink<'_>) {
+        self.log_unanswered(&q, sink);
+        self.recycle(q);
+    }
+
+    fn log_unanswered(&self, q: &Pending, sink: &mut Sink<'_>) {
         sink.out.stats.modbus.txs_unanswered += 1;
-        let bytes = &q.pdu[..usize::from(q.len)];
-        let Ok(req) = Pdu::parse(bytes, mb::Direction::Request) else {
+        let Some(suppressed) = sink.rate(q.key ^ 0x5a5a, !q.flags.is_empty()) else {
             return;
         };
-        let key = self.key(&q.summary, bytes) ^ 0x5a5a;
-        let Some(suppressed) = sink.rate(key, !req.flags.is_empty()) else {
+        let Ok(req) = Pdu::parse(q.pdu(), mb::Direction::Request) else {
             return;
         };
         let mut m = Map::new();

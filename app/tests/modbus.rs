@@ -340,3 +340,35 @@ fn probe_recognises_modbus_on_odd_ports() {
     let off = AppConfig { probe: false, ..AppConfig::default() };
     assert_eq!(detect_protocol(&off, L4::Tcp, 40000, 5020, C2S, &req), Decision::None);
 }
+
+#[test]
+fn long_requests_pair_and_their_buffers_are_reused() {
+    let mut h = Harness::new(AppProto::Modbus, L4::Tcp, 502, &log_all());
+    for round in 0..50u16 {
+        // Three long writes in flight at once, answered out of order.
+        for k in 0..3u16 {
+            let values: Vec<u16> = (0..40).map(|v| v + round + k).collect();
+            let tid = round * 3 + k;
+            h.stream(
+                C2S,
+                &mb::request(tid, 1, &mb::Request::WriteMultipleRegisters { start: 100 * k, values }),
+                0,
+            );
+        }
+        for k in [2u16, 0, 1] {
+            let tid = round * 3 + k;
+            h.stream(
+                S2C,
+                &mb::response(tid, 1, &mb::Response::WriteMultipleRegisters { start: 100 * k, qty: 40 }),
+                0,
+            );
+        }
+        assert!(h.state.memory() < 8_000, "{}", h.state.memory());
+    }
+    let r = h.records("modbus");
+    assert_eq!(r.len(), 150);
+    let last = r[149];
+    assert_eq!(last["request"]["write"]["address"], 100);
+    assert_eq!(last["request"]["values"][39], json!({"address": 139, "value": 39 + 49 + 1}));
+    assert!(h.anomalies().is_empty());
+}
