@@ -651,6 +651,32 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_extension_and_fragment_headers() {
+        let mut sc = Scenario::new(4);
+        let a = Host::v6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1));
+        let b = Host::v6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2));
+        sc.tags = vec![VlanTag::dot1q(7)];
+        sc.ipv6_ext = Some(Ipv6Ext::DestinationOptions);
+        Channel::udp(&a, 1000, &b, 53).exchange(&mut sc, b"q", b"r");
+        sc.ipv6_ext = None;
+        sc.udp_fragmented(&a, 1, &b, 2, &[9u8; 40], FragmentPlan::split(2));
+        let file = sc.into_pcap();
+        let recs = pcap::records(&file).expect("valid pcap");
+        assert_eq!(recs.len(), 4);
+        let f = recs[0].data;
+        assert_eq!(&f[12..18], &[0x81, 0x00, 0x00, 7, 0x86, 0xDD]);
+        let ip = &f[18..];
+        assert_eq!(ip[6], wire::IPPROTO_DSTOPTS);
+        assert_eq!(usize::from(u16::from_be_bytes([ip[4], ip[5]])), 8 + 8 + 1);
+        assert_eq!(ip[40], wire::IPPROTO_UDP);
+        let frag = &recs[2].data[18..];
+        assert_eq!(frag[6], wire::IPPROTO_FRAGMENT);
+        assert_eq!(frag[40], wire::IPPROTO_UDP);
+        assert_eq!(frag[43] & 1, 1);
+        assert_eq!(recs[3].data[18 + 43] & 1, 0);
+    }
+
+    #[test]
     fn periodic_tasks_run_in_time_order() {
         let mut sc = Scenario::new(3);
         let mut tasks =
