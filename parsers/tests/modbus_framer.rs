@@ -3,6 +3,7 @@
 #![cfg(feature = "modbus")]
 #![allow(clippy::unwrap_used)]
 
+#[allow(clippy::unnested_or_patterns, clippy::collapsible_if)] // shared helper, not ours to restyle
 mod common;
 mod modbus_support;
 
@@ -88,7 +89,7 @@ fn rtu_stream(dir: Direction) -> (Vec<u8>, Vec<Vec<u8>>) {
     (adus.concat(), adus)
 }
 
-fn check_all_splits<F: StreamFramer + Clone>(proto: F, stream: &[u8], expected: &[Vec<u8>]) {
+fn check_all_splits<F: StreamFramer + Clone>(proto: &F, stream: &[u8], expected: &[Vec<u8>]) {
     let (whole, d) = run(&mut proto.clone(), &[stream], None);
     assert_eq!(d, 0);
     assert_eq!(whole, expected);
@@ -112,7 +113,7 @@ fn check_all_splits<F: StreamFramer + Clone>(proto: F, stream: &[u8], expected: 
 #[test]
 fn mbap_framer_is_split_invariant() {
     let (stream, adus) = mbap_stream();
-    check_all_splits(MbapFramer::new(), &stream, &adus);
+    check_all_splits(&MbapFramer::new(), &stream, &adus);
     // and every frame parses
     for a in &adus {
         Adu::parse(a, Direction::Request).unwrap();
@@ -124,7 +125,7 @@ fn rtu_framer_is_split_invariant() {
     for dir in [Direction::Request, Direction::Response] {
         let (stream, adus) = rtu_stream(dir);
         assert!(adus.len() > 30, "{}", adus.len());
-        check_all_splits(RtuFramer::new(dir), &stream, &adus);
+        check_all_splits(&RtuFramer::new(dir), &stream, &adus);
         for a in &adus {
             assert!(!rtu::parse(a, dir).unwrap().flags.contains(Flags::BAD_CRC));
         }
@@ -136,7 +137,7 @@ fn rtu_framer_is_split_invariant() {
 /// deliver every frame that lies wholly after the first original frame
 /// boundary past the gap — allowing at most `slack` frames of false sync.
 fn check_gaps<F: StreamFramer + Clone>(
-    proto: F,
+    proto: &F,
     stream: &[u8],
     adus: &[Vec<u8>],
     slack: usize,
@@ -217,7 +218,7 @@ fn mbap_framer_resyncs_after_gap() {
             })
         })
     };
-    let (cases, lost) = check_gaps(MbapFramer::new(), &stream, &adus, 1, fits);
+    let (cases, lost) = check_gaps(&MbapFramer::new(), &stream, &adus, 1, fits);
     eprintln!(
         "mbap gap cases: {cases}, frames after the gap not recovered (incl. malformed or unknown-function frames the resync skips by design): {lost}"
     );
@@ -227,7 +228,7 @@ fn mbap_framer_resyncs_after_gap() {
 fn rtu_framer_resyncs_after_gap() {
     for dir in [Direction::Request, Direction::Response] {
         let (stream, adus) = rtu_stream(dir);
-        let (cases, lost) = check_gaps(RtuFramer::new(dir), &stream, &adus, 1, |_| true);
+        let (cases, lost) = check_gaps(&RtuFramer::new(dir), &stream, &adus, 1, |_| true);
         eprintln!("rtu {dir:?} gap cases: {cases}, frames lost after the gap: {lost}");
     }
 }

@@ -6,6 +6,7 @@
 #![cfg(feature = "modbus")]
 #![allow(clippy::unwrap_used)]
 
+#[allow(clippy::unnested_or_patterns, clippy::collapsible_if)] // shared helper, not ours to restyle
 mod common;
 mod modbus_support;
 
