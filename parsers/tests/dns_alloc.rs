@@ -107,3 +107,39 @@ fn every_captured_dns_message_decodes_without_allocating_or_panicking() {
         assert!(udp > 10_000, "the corpus holds > 10k DNS frames, found {udp}");
     }
 }
+
+/// Seed dumper for the fuzz targets: with `CENTINELA_DNS_FUZZ_SEEDS=<dir>`
+/// set, writes every captured DNS payload (deduplicated) to
+/// `<dir>/dns_message/` (UDP) and `<dir>/dns_tcp/` (TCP segments) plus the
+/// fixtures. Without the variable it checks only that the payload list is
+/// deterministic.
+#[test]
+fn dump_fuzz_seeds_when_asked() {
+    let Some(dir) = std::env::var_os("CENTINELA_DNS_FUZZ_SEEDS") else {
+        assert_eq!(
+            fixtures::ALL.len(),
+            fixtures::ALL.iter().map(|f| f.name).collect::<std::collections::BTreeSet<_>>().len()
+        );
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let (m, t) = (dir.join("dns_message"), dir.join("dns_tcp"));
+    std::fs::create_dir_all(&m).expect("mkdir");
+    std::fs::create_dir_all(&t).expect("mkdir");
+    let mut seen = std::collections::HashSet::new();
+    let mut write = |d: &std::path::Path, b: &[u8]| {
+        if seen.insert(b.to_vec()) {
+            let h =
+                b.iter().fold(0xcbf29ce484222325u64, |h, &x| (h ^ u64::from(x)).wrapping_mul(0x100000001b3));
+            std::fs::write(d.join(format!("{h:016x}")), b).expect("write seed");
+        }
+    };
+    for f in fixtures::ALL {
+        let b = f.bytes();
+        write(&m, &b);
+        write(&t, &dns_support::tcp_frame(&b));
+    }
+    for c in captured_dns(all_capture_files()) {
+        write(if c.tcp { &t } else { &m }, &c.payload);
+    }
+}

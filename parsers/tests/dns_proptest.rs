@@ -32,7 +32,7 @@ fn present(l: &Labels) -> String {
                     s.push(b as char);
                 }
                 0x21..=0x7e => s.push(b as char),
-                _ => write!(s, "\\{b:03}").unwrap(),
+                _ => write!(s, "\\{b:03}").expect("write to a String"),
             }
         }
     }

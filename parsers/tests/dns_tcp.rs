@@ -42,7 +42,7 @@ fn run(chunks: &[&[u8]], gap_before: &[bool]) -> Vec<Out> {
 }
 
 fn stream_of_all_fixtures() -> (Vec<u8>, Vec<Vec<u8>>) {
-    let msgs: Vec<Vec<u8>> = fixtures::ALL.iter().map(|f| f.bytes()).collect();
+    let msgs: Vec<Vec<u8>> = fixtures::ALL.iter().map(dns_support::Fixture::bytes).collect();
     let stream = msgs.iter().flat_map(|m| tcp_frame(m)).collect();
     (stream, msgs)
 }
@@ -135,4 +135,46 @@ fn garbage_after_gap_never_loops_and_short_lengths_resync() {
     let out = run(&[&s], &[]);
     assert_eq!(out[0], Out::Discard(5, TcpFramerError::TooShort { len: 3 }));
     assert_eq!(out.len(), 1 + msgs.len());
+}
+
+#[test]
+fn large_candidate_after_gap_byte_by_byte() {
+    // A ~24 KiB response (2000 A records), after a gap, fed one octet at a
+    // time: the probe decides exactly as with the whole stream.
+    let mut e = dns_support::Emitter::new(0x4242, 0x8180, [1, 2000, 0, 0], true);
+    let name: Vec<Vec<u8>> = vec![b"big".to_vec(), b"example".to_vec(), b"com".to_vec()];
+    e.question(&name, 1, 1);
+    for i in 0..2000u32 {
+        e.record(&name, 1, 1, 60, &dns_support::EmitRdata::A(i.to_be_bytes()));
+    }
+    let msg = e.buf;
+    let mut stream = b"\x13\x37junk".to_vec();
+    stream.extend_from_slice(&tcp_frame(&msg));
+    stream.extend_from_slice(&tcp_frame(&fixtures::RESPONSE_TXT.bytes()));
+    let mut f = TcpFramer::new();
+    f.gap();
+    let mut pending: Vec<u8> = Vec::new();
+    let mut frames: Vec<Vec<u8>> = Vec::new();
+    let mut dropped = 0;
+    for &b in &stream {
+        pending.push(b);
+        loop {
+            match f.frame(&pending) {
+                FrameStep::Frame { frame, consumed } => {
+                    frames.push(frame.to_vec());
+                    pending.drain(..consumed);
+                }
+                FrameStep::Discard { consumed, .. } => {
+                    dropped += consumed;
+                    pending.drain(..consumed);
+                }
+                FrameStep::Incomplete { needed } => {
+                    assert!(needed >= 1);
+                    break;
+                }
+            }
+        }
+    }
+    assert_eq!(dropped, 6);
+    assert_eq!(frames, [msg, fixtures::RESPONSE_TXT.bytes()]);
 }

@@ -46,7 +46,8 @@ pub enum RData<'a> {
     Key(Key<'a>),
     /// EDNS(0) OPT pseudo-record.
     Opt(Edns<'a>),
-    /// SVCB (64) or HTTPS (65).
+    /// SVCB (64) or HTTPS (65). Kept when only the SvcParams are malformed
+    /// (then flagged `rdata_malformed`; the parameters stop before the bad one).
     Svcb(Svcb<'a>),
     /// A type this decoder does not interpret: the raw rdata.
     Other(&'a [u8]),
@@ -244,6 +245,7 @@ pub(crate) fn decode(msg: &[u8], rr: RrFields, start: usize, end: usize) -> (RDa
         flags |= w.flags.difference(Anomalies::TRUNCATED);
         w.end.map(|e| (Name::from_walk(msg, at, end, &w), e))
     };
+    let mut partial = false;
     let decoded: Option<RData<'_>> = (|| match rr.rtype {
         Type::A => Some(RData::A(Ipv4Addr::from(<[u8; 4]>::try_from(raw).ok()?))),
         Type::Aaaa => Some(RData::Aaaa(Ipv6Addr::from(<[u8; 16]>::try_from(raw).ok()?))),
@@ -299,15 +301,15 @@ pub(crate) fn decode(msg: &[u8], rr: RrFields, start: usize, end: usize) -> (RDa
             let priority = be16(raw, 0)?;
             let (target, e) = name_at(start + 2)?;
             let params = msg.get(e..end)?;
-            tlvs_fit(params).then_some(RData::Svcb(Svcb {
-                priority,
-                target,
-                params: SvcParams { rest: params },
-            }))
+            // Priority and target are kept even when the SvcParams do not
+            // fit (the iterator stops before the bad one; flagged).
+            partial = !tlvs_fit(params);
+            Some(RData::Svcb(Svcb { priority, target, params: SvcParams { rest: params } }))
         }
         _ => Some(RData::Other(raw)),
     })();
     match decoded {
+        Some(d) if partial => (d, flags | Anomalies::RDATA_MALFORMED),
         Some(d) => (d, flags),
         None => (RData::Malformed(raw), flags | Anomalies::RDATA_MALFORMED),
     }

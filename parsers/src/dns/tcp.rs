@@ -4,12 +4,18 @@
 //! Resynchronisation policy: after [`gap`](StreamFramer::gap) (or after a
 //! length below the 12-octet header) the framer no longer trusts the next
 //! length field. It *probes* each offset in turn: the length must cover a
-//! header, the header must be plausible (assigned opcode, Z clear, at most
-//! [`RESYNC_QDCOUNT`] questions, counts that fit the length), and once
-//! the whole candidate is there [`Message::parse`] must find no anomaly at
-//! all. A failed probe discards one octet. The first accepted message puts
-//! the framer back in sync. Every decision depends only on octets it waited
-//! for, so the result does not depend on how the stream was split.
+//! header, the header must be plausible (assigned opcode, Z clear, exactly
+//! [`RESYNC_QDCOUNT`] question, counts that fit the length), and
+//! [`Message::parse`] of the candidate must find no anomaly at all. While
+//! the candidate is incomplete, the octets already there are parsed: any
+//! anomaly other than `truncated` (or a prefix that already holds every
+//! entry, which would leave trailing data) rejects it at once. Anomalies of
+//! a prefix are a subset of the whole message's, so this decides exactly as
+//! waiting would, only sooner; to keep the cost linear when a candidate
+//! arrives in tiny pieces, its prefix is re-parsed only each time it has
+//! doubled. A failed probe discards one octet; the first accepted message
+//! puts the framer back in sync. Every frame and discard depends only on
+//! the octets, never on how the stream was split.
 
 use super::Anomalies;
 use super::header::{HEADER_LEN, Header, Opcode};
@@ -44,12 +50,17 @@ pub enum TcpFramerError {
 #[derive(Debug, Clone, Default)]
 pub struct TcpFramer {
     probing: bool,
+    /// Probing: octets of the current candidate already parsed clean (the
+    /// caller re-presents the same candidate after `Incomplete`). The
+    /// prefix is parsed again only once it has doubled, so a candidate
+    /// delivered one octet at a time costs O(length), not O(length²).
+    probe_seen: usize,
 }
 
 impl TcpFramer {
     /// A framer at the start of a connection (trusts the first length).
     pub fn new() -> Self {
-        TcpFramer { probing: false }
+        TcpFramer { probing: false, probe_seen: 0 }
     }
 
     /// Whether the framer is probing for a message boundary.
@@ -85,6 +96,7 @@ impl StreamFramer for TcpFramer {
             Err(needed) => return FrameStep::Incomplete { needed },
         };
         let total = PREFIX_LEN + len;
+        let seen = core::mem::take(&mut self.probe_seen);
         if self.probing {
             let resync = FrameStep::Discard { consumed: 1, error: TcpFramerError::Resync };
             if len < HEADER_LEN {
@@ -98,12 +110,17 @@ impl StreamFramer for TcpFramer {
             }
             let avail = buf.get(PREFIX_LEN..total.min(buf.len())).unwrap_or_default();
             let complete = avail.len() == len;
+            if !complete && avail.len() < seen.saturating_mul(2) {
+                self.probe_seen = seen;
+                return FrameStep::Incomplete { needed: total - buf.len() };
+            }
             return match Message::parse(avail).map(|m| m.anomalies()) {
                 Ok(a) if a.is_empty() && complete => {
                     self.probing = false;
                     FrameStep::Frame { frame: avail, consumed: total }
                 }
                 Ok(a) if a == Anomalies::TRUNCATED && !complete => {
+                    self.probe_seen = avail.len();
                     FrameStep::Incomplete { needed: total - buf.len() }
                 }
                 _ => resync,
@@ -124,6 +141,7 @@ impl StreamFramer for TcpFramer {
 
     fn gap(&mut self) {
         self.probing = true;
+        self.probe_seen = 0;
     }
 }
 

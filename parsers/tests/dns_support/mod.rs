@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 /// Decode a hex string; whitespace and `_` are ignored.
 pub fn hex(s: &str) -> Vec<u8> {
-    let digits: Vec<u8> = s.bytes().filter(|b| b.is_ascii_hexdigit()).collect();
+    let digits: Vec<u8> = s.bytes().filter(u8::is_ascii_hexdigit).collect();
     assert_eq!(digits.len() % 2, 0, "odd hex in {s:?}");
     digits
         .chunks(2)
@@ -273,14 +273,13 @@ impl Emitter {
     pub fn name(&mut self, labels: &[Vec<u8>]) {
         for i in 0..labels.len() {
             let suffix = &labels[i..];
-            if self.compress {
-                if let Some((off, _)) =
+            if self.compress
+                && let Some((off, _)) =
                     self.written.iter().find(|(o, l)| l.as_slice() == suffix && *o < 0x3FFF)
-                {
-                    let p = 0xC000 | *off as u16;
-                    self.buf.extend_from_slice(&p.to_be_bytes());
-                    return;
-                }
+            {
+                let p = 0xC000 | *off as u16;
+                self.buf.extend_from_slice(&p.to_be_bytes());
+                return;
             }
             self.written.push((self.buf.len(), suffix.to_vec()));
             self.buf.push(labels[i].len() as u8);
@@ -408,7 +407,7 @@ pub fn describe(m: &centinela_parsers::dns::Message<'_>) -> String {
         m.anomalies(),
     );
     for q in m.questions() {
-        writeln!(s, "Q {} {} {}", q.name, q.qtype, q.qclass).unwrap();
+        writeln!(s, "Q {} {} {}", q.name, q.qtype, q.qclass).expect("write to a String");
     }
     for r in m.records() {
         let sec = match r.section {
@@ -416,9 +415,9 @@ pub fn describe(m: &centinela_parsers::dns::Message<'_>) -> String {
             Section::Authority => "NS",
             Section::Additional => "AR",
         };
-        write!(s, "{sec} {} {} ", r.name, r.rtype).unwrap();
+        write!(s, "{sec} {} {} ", r.name, r.rtype).expect("write to a String");
         if !matches!(r.data(), RData::Opt(_)) {
-            write!(s, "{} {} ", r.class, r.ttl).unwrap();
+            write!(s, "{} {} ", r.class, r.ttl).expect("write to a String");
         }
         match r.data() {
             RData::A(a) => write!(s, "{a}"),
@@ -457,7 +456,7 @@ pub fn describe(m: &centinela_parsers::dns::Message<'_>) -> String {
             RData::Other(b) => write!(s, "other:{}", hexs(b)),
             RData::Malformed(b) => write!(s, "malformed:{}", hexs(b)),
         }
-        .unwrap();
+        .expect("write to a String");
         s.push('\n');
     }
     s
