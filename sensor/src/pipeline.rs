@@ -89,6 +89,7 @@ impl Pipeline {
             stats: s.cfg.stats.enabled,
             buffer_cap: p.writer_buffer_mib << 20,
             hup: Arc::clone(&s.hup),
+            live: s.live,
         };
         let sink = s.sink;
         let delivery = s.delivery;

@@ -172,6 +172,10 @@ pub struct WriterCfg {
     pub buffer_cap: usize,
     /// SIGHUP flag.
     pub hup: Arc<AtomicBool>,
+    /// Live capture: also report gauges that depend on the number of workers
+    /// (per-instance memory overheads), which replay output leaves out to
+    /// stay identical for any worker count.
+    pub live: bool,
 }
 
 /// Run the writer until every worker sent its last report.
@@ -240,7 +244,12 @@ pub fn run(
                     line.clear();
                     let uptime = rc.start.map_or(0, |s| ts.secs.saturating_sub(s.secs));
                     let extra = delivery.as_ref().map(|d| ("forward", d.stats()));
-                    let body = stats_json(uptime, &merged, &rc, extra);
+                    let mut body = stats_json(uptime, &merged, &rc, extra);
+                    if !cfg.live
+                        && let Some(d) = body.get_mut("detect").and_then(serde_json::Value::as_object_mut)
+                    {
+                        d.retain(|k, _| !k.starts_with("memory"));
+                    }
                     let ev = Event {
                         timestamp: ts,
                         flow_id: None,
