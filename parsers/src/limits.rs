@@ -48,6 +48,10 @@ pub mod modbus {
     /// most this many bytes per call for a plausible header before discarding
     /// them (bounded work per call).
     pub const MBAP_RESYNC_WINDOW: usize = 4096;
+    /// Resync window of the RTU stream framer: offsets examined per call
+    /// while sliding to the next CRC-valid frame (each may cost a CRC scan
+    /// of up to [`MAX_RTU_ADU_LEN`] bytes, so this bounds the work per call).
+    pub const RTU_RESYNC_WINDOW: usize = 512;
 }
 
 /// DNP3 limits (IEEE 1815-2012).

@@ -10,8 +10,9 @@
 //!   by another plausible header — discarding the bytes before it in one step.
 //! * [`RtuFramer`] frames by function-specific length and accepts a frame only
 //!   if its CRC matches; on a bad CRC or after a gap it slides forward (at
-//!   most [`RTU_RESYNC_WINDOW`] offsets per call) to the first offset where a
-//!   whole CRC-valid frame starts.
+//!   most [`RTU_RESYNC_WINDOW`](crate::limits::modbus::RTU_RESYNC_WINDOW)
+//!   offsets per call) to the first offset where a whole CRC-valid frame
+//!   starts.
 //! * While resynchronising, both judge offsets in order and wait on the first
 //!   candidate that needs more bytes (at most one maximal ADU: 260 bytes for
 //!   MBAP, 256 for RTU). Every judgement is final once its bytes are present,
@@ -29,9 +30,6 @@ use crate::limits::modbus as lim;
 use crate::stream::{FrameStep, StreamFramer};
 use nom::Parser;
 use nom::number::streaming::be_u16;
-
-/// Offsets an [`RtuFramer`] examines per call while resynchronising.
-pub const RTU_RESYNC_WINDOW: usize = 512;
 
 /// Bytes a probe needs to judge an MBAP header (header + function code).
 const MBAP_PROBE_LEN: usize = lim::MBAP_HEADER_LEN + 1;
@@ -264,7 +262,7 @@ impl StreamFramer for RtuFramer {
                 }
             };
         }
-        let window = buf.len().min(RTU_RESYNC_WINDOW);
+        let window = buf.len().min(lim::RTU_RESYNC_WINDOW);
         for off in 0..window {
             match rtu::frame_at(&buf[off..], self.direction, CHECK_CRC) {
                 Ok(t) if off == 0 => {
