@@ -25,6 +25,9 @@ fn decode_all(payloads: &[(usize, &[u8])], asms: &mut [Assembler]) -> (u64, u64)
         for f in link::frames(payload).flatten() {
             frames += 1;
             let (h, ud) = link::Frame::parse(f.as_bytes(), &mut out).unwrap();
+            if !h.control.function.has_user_data() {
+                continue;
+            }
             if let Ok(Some(frag)) = a.push(ud) {
                 if let Ok(fr) = app::Fragment::parse(frag) {
                     let flags = fr.flags | fr.check(Some(h.control.dir));

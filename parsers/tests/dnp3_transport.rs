@@ -150,7 +150,7 @@ fn capture_pipeline_link_transport_app() {
                 };
                 frames += 1;
                 let ud = f.copy_user_data(&mut out);
-                if ud.is_empty() {
+                if ud.is_empty() || !f.header().control.function.has_user_data() {
                     continue;
                 }
                 if let Some(dir) = &seeds {

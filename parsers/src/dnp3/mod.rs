@@ -22,6 +22,14 @@
 //!   fragment and cannot fail. Semantic checks are a separate step
 //!   ([`app::Fragment::check`]).
 //!
+//! Integration: per direction of a TCP flow, feed the reassembled bytes to a
+//! [`link::Framer`] (a UDP datagram to [`link::frames`]); for each frame call
+//! [`link::Frame::parse`] with a `[u8; 250]` scratch buffer; when
+//! `header.control.function.has_user_data()`, push the user data into that
+//! direction's [`transport::Assembler`]; parse each completed fragment with
+//! [`app::Fragment::parse`] and report `fragment.flags | fragment.check(dir)`
+//! plus the `flag()` of every link/transport error by their stable names.
+//!
 //! Nothing here allocates on the decode path (the assembler's buffer is
 //! allocated once, in [`transport::Assembler::new`]), panics, recurses or does
 //! I/O. Codes are open enums: unknown link functions, application functions
@@ -44,6 +52,8 @@
 //! let FrameStep::Frame { frame, .. } = framer.frame(&bytes) else { panic!() };
 //! let (header, data) = link::Frame::parse(frame, &mut user).unwrap();
 //! assert_eq!((header.source, header.destination), (1, 10));
+//! // Only CONFIRMED/UNCONFIRMED_USER_DATA frames feed the transport layer.
+//! assert!(header.control.function.has_user_data());
 //! let fragment = asm.push(data).unwrap().unwrap();
 //! let frag = app::Fragment::parse(fragment).unwrap();
 //! assert_eq!(frag.function, app::FunctionCode::Read);
