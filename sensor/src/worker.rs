@@ -867,6 +867,7 @@ impl Worker {
             self.exfil.tick(now, mark.last, &mut self.det_events);
             self.take_app_output();
         }
+        self.counters.defrag = self.defrag.counters.clone();
         let snapshot = (mark.stats.is_some() || mark.last).then(|| {
             Box::new(WorkerSnapshot {
                 counters: self.counters.clone(),
