@@ -11,6 +11,8 @@ use super::ngram_table::BIGRAM_COST;
 /// Longest presentation-form name we look at (longer input is truncated: a
 /// wire name is at most 255 bytes, i.e. at most 1020 presentation bytes).
 pub(crate) const MAX_NAME_BYTES: usize = 1024;
+/// Labels examined per name (a wire name has at most 127).
+pub(crate) const MAX_LABELS: usize = 128;
 
 /// Character-class shape of the subdomain part, from narrowest to widest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -270,6 +272,7 @@ pub(crate) fn analyze(
     internal_suffixes: &[String],
     lower: &mut Vec<u8>,
     scratch: &mut Vec<u8>,
+    full: bool,
 ) -> QueryFeatures {
     let raw = qname.as_bytes();
     let raw = trim_dot(raw.get(..MAX_NAME_BYTES.min(raw.len())).unwrap_or(raw));
@@ -289,6 +292,11 @@ pub(crate) fn analyze(
     } else {
         reg_len
     };
+    if !full {
+        // Responses only need the grouping key.
+        scratch.clear();
+        sub = &[];
+    }
     unescape_into(sub, scratch);
     let dec: &[u8] = scratch;
     let mut f = QueryFeatures {
@@ -306,7 +314,7 @@ pub(crate) fn analyze(
         tunnel: 0.0,
         structured: false,
         fingerprints: 0,
-        pseudo_domain: None,
+        pseudo_domain: if dnscat_direct { Some("dnscat") } else { None },
     };
     if dec.is_empty() {
         return f;
@@ -371,8 +379,16 @@ pub(crate) fn analyze(
             }
         }
     }
-    let labels: Vec<&[u8]> = dec.split(|&c| c == b'.').collect();
-    f.labels = labels.len();
+    // Labels on the stack: a wire name has at most 127; beyond MAX_LABELS
+    // (hostile presentation input) the rest is not looked at.
+    let mut label_buf: [&[u8]; MAX_LABELS] = [&[]; MAX_LABELS];
+    let mut n_labels = 0usize;
+    for (slot, l) in label_buf.iter_mut().zip(dec.split(|&c| c == b'.')) {
+        *slot = l;
+        n_labels += 1;
+    }
+    let labels = &label_buf[..n_labels];
+    f.labels = dec.split(|&c| c == b'.').count();
     f.longest_label = labels.iter().map(|l| l.len()).max().unwrap_or(0);
     f.non_ldh = dec.iter().filter(|&&c| !(0x21..0x7f).contains(&c) && c != b'.').count();
     let non_ldh_printable = other_n.saturating_sub(f.non_ldh);
@@ -427,17 +443,16 @@ pub(crate) fn analyze(
     // Structured names: an embedded IPv4 (DNSBL, reverse lookups), an IPv6
     // nibble string, or a content-hash label (AV/file reputation): their
     // content is bounded or not attacker data by construction; capped weight.
-    if is_ipv4_shape(&labels) || is_nibble_shape(&labels) || labels.iter().any(|l| is_guid_label(l)) {
+    if is_ipv4_shape(labels) || is_nibble_shape(labels) || labels.iter().any(|l| is_guid_label(l)) {
         f.structured = true;
         f.tunnel *= 0.2;
     } else if labels.iter().any(|l| is_hash_label(l)) {
         f.structured = true;
         f.tunnel *= 0.5;
     }
-    f.fingerprints = fingerprints(&labels, f.shape, dec);
+    f.fingerprints = fingerprints(labels, f.shape, dec);
     if dnscat_direct {
         f.fingerprints |= fp::DNSCAT2;
-        f.pseudo_domain = Some("dnscat");
     }
     f
 }
@@ -508,7 +523,7 @@ mod tests {
 
     fn feat(name: &str) -> QueryFeatures {
         let (mut a, mut b) = (Vec::new(), Vec::new());
-        analyze(name, &default_internal_suffixes(), &mut a, &mut b)
+        analyze(name, &default_internal_suffixes(), &mut a, &mut b, true)
     }
 
     #[test]

@@ -243,6 +243,7 @@ struct Suspect {
     fp_bits: u8,
     dnscat_hits: u64,
     uniq_random_total: u64,
+    suspicious_unique: u64,
     answers_addr: u64,
     answers_bogon: u64,
     connected: bool,
@@ -396,8 +397,13 @@ impl DnsExfilDetector {
         } else {
             self.stats.queries += 1;
         }
-        let f =
-            features::analyze(&obs.qname, &self.cfg.internal_suffixes, &mut self.lower, &mut self.scratch);
+        let f = features::analyze(
+            &obs.qname,
+            &self.cfg.internal_suffixes,
+            &mut self.lower,
+            &mut self.scratch,
+            !obs.is_response,
+        );
         let reg_start = self.lower.len().saturating_sub(f.reg_len);
         let key = match f.pseudo_domain {
             Some(p) => (obs.client, name_hash(p.as_bytes())),
@@ -464,8 +470,11 @@ impl DnsExfilDetector {
                 self.stats.suspects_created += 1;
             }
         }
-        let label_allow = self.allow.label_matches(&self.lower);
         let Some(pair) = self.pairs.get_mut(&key) else { return };
+        if pair.suspect.is_none() {
+            return;
+        }
+        let label_allow = self.allow.label_matches(&self.lower);
         let (n_iv, mean_iv, dev_iv) = (pair.n_iv, pair.mean_iv, pair.dev_iv);
         let first_us = pair.first_us;
         let Some(s) = pair.suspect.as_deref_mut() else { return };
@@ -744,6 +753,7 @@ impl Suspect {
             fp_bits: 0,
             dnscat_hits: 0,
             uniq_random_total: 0,
+            suspicious_unique: 0,
             answers_addr: 0,
             answers_bogon: 0,
             connected: false,
@@ -848,7 +858,11 @@ impl Suspect {
         if w >= 0.3 {
             self.est_bytes += f64::from(info);
             self.last_susp_us = now;
-            self.push_sample(&obs.qname);
+            self.suspicious_unique += 1;
+            // Samples: the first ones, then the latest every 16th name.
+            if self.samples.len() < SAMPLE_CAP || self.suspicious_unique.is_multiple_of(16) {
+                self.push_sample(&obs.qname);
+            }
         }
         if self.samples.is_empty() {
             self.push_sample(&obs.qname);
