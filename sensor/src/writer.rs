@@ -240,7 +240,8 @@ pub fn run(
             if want_stats {
                 let merged = merge(&latest);
                 let rc = reader.as_deref().cloned().unwrap_or_default();
-                if cfg.stats {
+                // No packet at all (empty or unreadable input): nothing to report.
+                if cfg.stats && rc.start.is_some() {
                     line.clear();
                     let uptime = rc.start.map_or(0, |s| ts.secs.saturating_sub(s.secs));
                     let extra = delivery.as_ref().map(|d| ("forward", d.stats()));
