@@ -16,6 +16,43 @@ fn walk_values(adu: &Adu<'_>) -> u64 {
     }
 }
 
+/// CPU time this thread has run, in ns (`/proc/thread-self/schedstat`), so
+/// the per-core figure is not diluted by other processes on a shared host.
+fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// ADUs parsed per CPU-second of this thread (and per wall second).
+fn per_core(name: &str, samples: &[&Sample], walk: bool) {
+    let start_cpu = thread_cpu_ns();
+    let start = std::time::Instant::now();
+    let mut n = 0u64;
+    let mut acc = 0u64;
+    while start.elapsed() < std::time::Duration::from_secs(2) {
+        for s in samples {
+            if let Ok(a) = Adu::parse(black_box(&s.adu), s.dir) {
+                acc += if walk { walk_values(&a) } else { u64::from(a.flags.bits()) + u64::from(a.unit_id) };
+            }
+        }
+        n += samples.len() as u64;
+    }
+    let wall = start.elapsed().as_secs_f64();
+    black_box(acc);
+    match (start_cpu, thread_cpu_ns()) {
+        (Some(a), Some(b)) if b > a => {
+            let cpu = (b - a) as f64 / 1e9;
+            println!(
+                "{name}: {:.1} M ADUs per CPU-second (one core), {:.1} M ADUs per wall second ({:.0}% of a core available)",
+                n as f64 / cpu / 1e6,
+                n as f64 / wall / 1e6,
+                cpu / wall * 100.0
+            );
+        }
+        _ => println!("{name}: {:.1} M ADUs per wall second", n as f64 / wall / 1e6),
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let (source, samples) = modbus::load();
     let mbap: Vec<&Sample> = samples.iter().filter(|s| s.framing == ModbusFraming::Mbap).collect();
@@ -28,6 +65,9 @@ fn bench(c: &mut Criterion) {
         mbap.len() - requests,
         rtus.len()
     );
+
+    per_core("per-core mbap_adu_parse", &mbap, false);
+    per_core("per-core mbap_adu_parse_and_values", &mbap, true);
 
     let mut g = c.benchmark_group("modbus");
     g.throughput(Throughput::Elements(mbap.len() as u64));
