@@ -15,9 +15,14 @@
 //!   starts.
 //! * While resynchronising, both judge offsets in order and wait on the first
 //!   candidate that needs more bytes (at most one maximal ADU: 260 bytes for
-//!   MBAP, 256 for RTU). Every judgement is final once its bytes are present,
-//!   so the frames and discards do not depend on how the stream was chunked
-//!   (the fuzz target `modbus_stream` checks this, gaps aside).
+//!   MBAP, 256 for RTU).
+//! * In sync, framing never depends on how the stream was chunked. Neither
+//!   does RTU resync (every judgement is final once its bytes are present).
+//!   MBAP resync is deliberately *segment-aware*: a candidate whose ADU ends
+//!   exactly where the buffered bytes end is accepted at once — the usual
+//!   one-ADU-per-segment case — so that the first request after a gap is
+//!   framed before its response arrives and can be paired. The fuzz target
+//!   `modbus_stream` checks both properties.
 //!
 //! Both never allocate, never loop unboundedly, and consume ≥ 1 byte on every
 //! step that is not `Incomplete`.
