@@ -173,6 +173,9 @@ const ALLOWLIST: &[(&str, &[&str], &str)] = &[
 
 type Row = BTreeMap<&'static str, Vec<String>>;
 
+/// tshark's rows by frame number, with whether tshark raised an expert warning.
+type TsharkRows = BTreeMap<u64, (bool, Row)>;
+
 /// Our decode of one packet: field values and the allowlist rules that
 /// apply to it.
 #[derive(Debug, Default)]
@@ -181,7 +184,7 @@ struct Ours {
     rules: BTreeSet<&'static str>,
 }
 
-fn tshark_rows(path: &Path) -> BTreeMap<u64, (bool, Row)> {
+fn tshark_rows(path: &Path) -> TsharkRows {
     let mut cmd = Command::new("tshark");
     cmd.arg("-r").arg(path).args([
         "-n",
@@ -265,7 +268,7 @@ fn push_analog(row: &mut Row, out: bool, a: Analog) {
     row.get_mut(field).unwrap().push(s);
 }
 
-fn push(row: &mut Row, field: &'static str, v: impl ToString) {
+fn push(row: &mut Row, field: &'static str, v: impl std::fmt::Display) {
     row.get_mut(field).unwrap().push(v.to_string());
 }
 
@@ -355,10 +358,10 @@ fn our_rows(path: &Path) -> BTreeMap<u64, Ours> {
                     // desegmentation) still shows its header and transport octet.
                     if let Ok(h) = Header::parse(rest) {
                         push_link(row, &h);
-                        if h.control.function.has_user_data() {
-                            if let Some(&th) = rest.get(link::HEADER_LEN) {
-                                push_transport(row, th);
-                            }
+                        if h.control.function.has_user_data()
+                            && let Some(&th) = rest.get(link::HEADER_LEN)
+                        {
+                            push_transport(row, th);
                         }
                     }
                     break;
@@ -380,22 +383,22 @@ fn our_rows(path: &Path) -> BTreeMap<u64, Ours> {
                 ours.rules.insert("tshark_transport_seq_wrap");
             }
             *last_seq = th & 0x3f;
-            if let Ok(Some(frag)) = asm.push(ud) {
-                if let Ok(fr) = Fragment::parse(frag) {
-                    match fr.function.to_u8() {
-                        0x10..=0x12 | 0x16 | 0x20 | 0x21 => {
-                            ours.rules.insert("tshark_undissected_function");
-                        }
-                        0x83 => {
-                            ours.rules.insert("tshark_auth_response_iin");
-                        }
-                        _ => {}
+            if let Ok(Some(frag)) = asm.push(ud)
+                && let Ok(fr) = Fragment::parse(frag)
+            {
+                match fr.function.to_u8() {
+                    0x10..=0x12 | 0x16 | 0x20 | 0x21 => {
+                        ours.rules.insert("tshark_undissected_function");
                     }
-                    if fr.flags.contains(Flags::BAD_QUALIFIER) {
-                        ours.rules.insert("tshark_reserved_qualifier");
+                    0x83 => {
+                        ours.rules.insert("tshark_auth_response_iin");
                     }
-                    add_fragment(row, &fr);
+                    _ => {}
                 }
+                if fr.flags.contains(Flags::BAD_QUALIFIER) {
+                    ours.rules.insert("tshark_reserved_qualifier");
+                }
+                add_fragment(row, &fr);
             }
         }
         rows.insert(p.frame, ours);
@@ -432,7 +435,7 @@ fn differential_against_tshark() {
     let mut excused: BTreeMap<&str, u64> = ALLOWLIST.iter().map(|(r, _, _)| (*r, 0)).collect();
     let (mut packets, mut clean_packets) = (0u64, 0u64);
     // tshark once per capture, a few at a time (it dominates the runtime).
-    let mut results: Vec<(BTreeMap<u64, (bool, Row)>, BTreeMap<u64, Ours>)> = Vec::new();
+    let mut results: Vec<(TsharkRows, BTreeMap<u64, Ours>)> = Vec::new();
     for chunk in caps.chunks(8) {
         let handles: Vec<_> = chunk
             .iter()

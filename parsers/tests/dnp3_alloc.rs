@@ -28,14 +28,14 @@ fn decode_all(payloads: &[(usize, &[u8])], asms: &mut [Assembler]) -> (u64, u64)
             if !h.control.function.has_user_data() {
                 continue;
             }
-            if let Ok(Some(frag)) = a.push(ud) {
-                if let Ok(fr) = app::Fragment::parse(frag) {
-                    let flags = fr.flags | fr.check(Some(h.control.dir));
-                    points += flags.names().count() as u64;
-                    for o in fr.objects() {
-                        for p in o.points() {
-                            points += u64::from(p.value.state().is_some()) + 1;
-                        }
+            if let Ok(Some(frag)) = a.push(ud)
+                && let Ok(fr) = app::Fragment::parse(frag)
+            {
+                let flags = fr.flags | fr.check(Some(h.control.dir));
+                points += flags.names().count() as u64;
+                for o in fr.objects() {
+                    for p in o.points() {
+                        points += u64::from(p.value.state().is_some()) + 1;
                     }
                 }
             }

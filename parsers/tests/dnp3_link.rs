@@ -347,7 +347,7 @@ fn capture_streams_split_identically() {
             discards += errs.len();
         }
         for p in pkts.iter().filter(|p| !p.tcp) {
-            udp_frames += link::frames(&p.payload).filter(|r| r.is_ok()).count();
+            udp_frames += link::frames(&p.payload).filter(Result::is_ok).count();
         }
     }
     eprintln!(
