@@ -22,6 +22,8 @@
 //! replay output is byte-identical across runs and worker counts while no
 //! cap is hit.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod batch;
 pub mod config;
 pub mod decode;

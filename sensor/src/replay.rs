@@ -92,7 +92,7 @@ pub fn replay(o: ReplayOpts) -> std::io::Result<ReplayResult> {
                 );
             }
             n += 1;
-            if n % 65_536 == 0 {
+            if n.is_multiple_of(65_536) {
                 if let Some(b) = &bar {
                     b.set_position(consumed.load(Ordering::Relaxed));
                     b.set_message(format!("{} pkts", p.dispatch.packets()));

@@ -251,6 +251,7 @@ impl Worker {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn header(
         &self,
         info: &FlowInfo,
@@ -266,7 +267,7 @@ impl Worker {
         Event {
             timestamp: ts,
             flow_id: Some(info.flow_id),
-            in_iface: info.in_iface.as_ref().map(|s| s.to_string()),
+            in_iface: info.in_iface.as_ref().map(ToString::to_string),
             pcap_cnt,
             src_ip: Some(src.ip()),
             src_port: ports.then_some(src.port()),
@@ -318,7 +319,7 @@ impl Worker {
             timestamp: m.ts,
             flow_id: None,
             in_iface: if self.live {
-                self.ifaces.get(usize::from(m.iface)).map(|s| s.to_string())
+                self.ifaces.get(usize::from(m.iface)).map(ToString::to_string)
             } else {
                 None
             },
@@ -592,9 +593,9 @@ impl Worker {
         // ephemeral one (picked up midstream).
         let mut src_is_client = true;
         if let L4::Tcp(t, _) = l4 {
-            if t.flags & (tcpflag::SYN | tcpflag::ACK) == (tcpflag::SYN | tcpflag::ACK) {
-                src_is_client = false;
-            } else if t.flags & tcpflag::SYN == 0 && looks_like_server(sport, dport) {
+            let syn_ack = t.flags & (tcpflag::SYN | tcpflag::ACK) == (tcpflag::SYN | tcpflag::ACK);
+            let midstream_from_server = t.flags & tcpflag::SYN == 0 && looks_like_server(sport, dport);
+            if syn_ack || midstream_from_server {
                 src_is_client = false;
             }
         } else if matches!(l4, L4::Udp { .. }) && looks_like_server(sport, dport) {

@@ -34,7 +34,8 @@ fn every_case_matches_its_snapshot() {
                 ));
             }
             Err(_) => {
-                failures.push(format!("{name}: no expected.eve.json (run with CENTINELA_BLESS=1 and review)"))
+                failures
+                    .push(format!("{name}: no expected.eve.json (run with CENTINELA_BLESS=1 and review)"));
             }
         }
     }
