@@ -859,3 +859,38 @@ impl<'a> Pdu<'a> {
         flags
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// The app layer keeps one `RequestSummary` per outstanding request in a
+    /// bounded per-flow queue: keep it small and `Copy`.
+    #[test]
+    fn summaries_and_flags_are_small() {
+        assert!(core::mem::size_of::<RequestSummary>() <= 10);
+        assert_eq!(core::mem::size_of::<Flags>(), 4);
+        assert!(core::mem::size_of::<Error>() <= 24);
+    }
+
+    #[test]
+    fn empty_pdu_is_invalid() {
+        assert_eq!(Pdu::parse(&[], Direction::Request).unwrap_err(), Error::Invalid(Invalid::EmptyPdu));
+    }
+
+    #[test]
+    fn summary_spans() {
+        let rw = [0x17, 0x00, 0x03, 0x00, 0x06, 0x00, 0x0E, 0x00, 0x01, 0x02, 0x00, 0xFF];
+        let p = Pdu::parse(&rw, Direction::Request).unwrap();
+        assert_eq!(p.request_span(), Some((3, 6)));
+        let s = p.summary(9, 1).unwrap();
+        assert_eq!(
+            (s.transaction_id, s.unit_id, s.function),
+            (9, 1, FunctionCode::ReadWriteMultipleRegisters)
+        );
+        let rsp = Pdu::parse(&[0x03, 0x02, 0x00, 0x01], Direction::Response).unwrap();
+        assert_eq!(rsp.request_span(), None);
+        assert_eq!(rsp.check_response(&s), Flags::RESPONSE_MISMATCH);
+    }
+}
