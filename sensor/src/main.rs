@@ -125,6 +125,18 @@ fn open_sink(cfg: &Config) -> Result<EveSink, ExitCode> {
         })
 }
 
+/// Peak resident set size of this process (Linux), KiB; 0 when unknown.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -185,13 +197,16 @@ fn main() -> ExitCode {
             match r {
                 Ok(r) => {
                     let secs = started.elapsed().as_secs_f64();
+                    let bytes = r.writer.last_reader.as_ref().map_or(0, |c| c.bytes);
                     tracing::info!(
-                        "replayed {} packets, {} records in {:.3} s ({:.0} packets/s, {} workers)",
+                        "replayed {} packets ({} bytes), {} records in {:.3} s ({:.0} packets/s, {} workers, peak RSS {} KiB)",
                         r.packets,
+                        bytes,
                         r.writer.records,
                         secs,
                         r.packets as f64 / secs.max(1e-9),
-                        workers
+                        workers,
+                        peak_rss_kib()
                     );
                     let mut code = ExitCode::SUCCESS;
                     for (f, e) in &r.errors {

@@ -68,8 +68,16 @@ impl EveSink {
             p => {
                 let path = PathBuf::from(p);
                 let f = open_append(&path)?;
-                let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-                Ok(EveSink::File { path, w: BufWriter::with_capacity(1 << 16, f), size, rotate_bytes, keep })
+                let meta = f.metadata()?;
+                // Never rotate (rename) anything but a regular file (/dev/null, a FIFO).
+                let rotate_bytes = if meta.file_type().is_file() { rotate_bytes } else { 0 };
+                Ok(EveSink::File {
+                    path,
+                    w: BufWriter::with_capacity(1 << 16, f),
+                    size: meta.len(),
+                    rotate_bytes,
+                    keep,
+                })
             }
         }
     }

@@ -1,0 +1,137 @@
+//! End-to-end replay benchmark helpers: generate the big ICS mix on demand
+//! (`centinela-pcapgen big`), build the release `centinela` binary, replay
+//! the mix through it with the EVE output going to `/dev/null`, and read the
+//! figures the binary reports (packets, bytes, records, peak RSS).
+//!
+//! The replay runs the real binary — the same code path an operator runs —
+//! so the figures include reading, decoding, flows, reassembly, the app
+//! layer, the detectors and event encoding.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// One measured run.
+#[derive(Debug, Clone)]
+pub struct Figures {
+    /// Label (`workers=1 log_all`, …).
+    pub label: String,
+    /// Packets replayed.
+    pub packets: u64,
+    /// Packet bytes (original lengths).
+    pub bytes: u64,
+    /// EVE records written.
+    pub records: u64,
+    /// Wall-clock seconds of the replay process.
+    pub secs: f64,
+    /// Peak RSS of the process, KiB.
+    pub peak_rss_kib: u64,
+}
+
+impl Figures {
+    /// Packets per second.
+    pub fn pps(&self) -> f64 {
+        self.packets as f64 / self.secs.max(1e-9)
+    }
+    /// Gigabits per second of packet data.
+    pub fn gbps(&self) -> f64 {
+        self.bytes as f64 * 8.0 / self.secs.max(1e-9) / 1e9
+    }
+    /// Nanoseconds per packet (wall clock, all threads together).
+    pub fn ns_per_packet(&self) -> f64 {
+        self.secs * 1e9 / (self.packets.max(1) as f64)
+    }
+}
+
+/// Workspace root (`benches/..`).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// Build the release binaries and return the path of `centinela`.
+pub fn build_release() -> Result<PathBuf, String> {
+    let st = Command::new(cargo())
+        .current_dir(root())
+        .args(["build", "--release", "-p", "centinela", "-p", "centinela-pcapgen"])
+        .status()
+        .map_err(|e| format!("cargo: {e}"))?;
+    if !st.success() {
+        return Err("cargo build --release failed".into());
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
+    Ok(target.join("release"))
+}
+
+/// The big mix at `path`, generated (size like `256M`) when missing.
+pub fn ensure_mix(bin_dir: &Path, path: &Path, size: &str) -> Result<(), String> {
+    if path.is_file() {
+        return Ok(());
+    }
+    if let Some(d) = path.parent() {
+        std::fs::create_dir_all(d).map_err(|e| e.to_string())?;
+    }
+    let st = Command::new(bin_dir.join("centinela-pcapgen"))
+        .args(["big", "--size", size, "--out"])
+        .arg(path)
+        .status()
+        .map_err(|e| format!("centinela-pcapgen: {e}"))?;
+    if st.success() { Ok(()) } else { Err("centinela-pcapgen big failed".into()) }
+}
+
+fn field(line: &str, before: &str) -> Option<u64> {
+    // "... 1234 <before> ..." → 1234
+    let i = line.find(before)?;
+    line[..i].split_whitespace().last()?.trim_start_matches('(').parse().ok()
+}
+
+/// Replay `pcap` with `workers` workers and `log_all` (every transaction
+/// logged) or the default log limits.
+pub fn replay(bin_dir: &Path, pcap: &Path, workers: usize, log_all: bool) -> Result<Figures, String> {
+    let dir = std::env::temp_dir().join(format!("centinela-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let cfg = dir.join("bench.toml");
+    let text =
+        format!("[output]\neve = \"/dev/null\"\n[app]\nlog_all = {log_all}\n[stats]\ninterval_s = 30\n");
+    std::fs::write(&cfg, text).map_err(|e| e.to_string())?;
+    let t0 = Instant::now();
+    let out = Command::new(bin_dir.join("centinela"))
+        .env("CENTINELA_LOG", "info")
+        .args(["replay", "-q", "--workers", &workers.to_string(), "--config"])
+        .arg(&cfg)
+        .arg(pcap)
+        .output()
+        .map_err(|e| format!("centinela: {e}"))?;
+    let secs = t0.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&dir);
+    let err = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        return Err(format!("centinela replay failed: {err}"));
+    }
+    let line = err.lines().find(|l| l.contains("replayed ")).ok_or("no summary line")?.to_string();
+    Ok(Figures {
+        label: format!("workers={workers} {}", if log_all { "log_all" } else { "default_limits" }),
+        packets: field(&line, "packets").unwrap_or(0),
+        bytes: field(&line, "bytes)").unwrap_or(0),
+        records: field(&line, "records").unwrap_or(0),
+        secs,
+        peak_rss_kib: field(&line, "KiB").unwrap_or(0),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_summary_line() {
+        let l = "INFO centinela: replayed 1905 packets (201234 bytes), 122 records in 0.360 s (5285 packets/s, 1 workers, peak RSS 10240 KiB)";
+        assert_eq!(field(l, "packets"), Some(1905));
+        assert_eq!(field(l, "bytes)"), Some(201_234));
+        assert_eq!(field(l, "records"), Some(122));
+        assert_eq!(field(l, "KiB"), Some(10_240));
+    }
+}
