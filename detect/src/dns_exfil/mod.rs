@@ -177,7 +177,7 @@ const TAUS: [f32; 3] = [60.0, 3600.0, 86400.0];
 
 impl Windows {
     fn decay_to(&mut self, now_us: i64) {
-        let dt = ((now_us - self.last_us).max(0) as f64 / 1e6) as f32;
+        let dt = (now_us.saturating_sub(self.last_us).max(0) as f64 / 1e6) as f32;
         if dt > 0.0 {
             for ((info, uniq), tau) in self.info.iter_mut().zip(self.uniq.iter_mut()).zip(TAUS) {
                 let k = (-dt / tau).exp();
@@ -437,7 +437,7 @@ impl DnsExfilDetector {
         pair.queries = pair.queries.saturating_add(1);
         // Timing: intervals >= 0.3 s (retries and bursts are not beats).
         if pair.queries > 1 {
-            let iv = ((now - pair.last_q_us).max(0) as f64 / 1e6) as f32;
+            let iv = (now.saturating_sub(pair.last_q_us).max(0) as f64 / 1e6) as f32;
             if iv >= 0.3 {
                 if pair.n_iv == 0 {
                     pair.mean_iv = iv;
@@ -550,7 +550,10 @@ impl DnsExfilDetector {
     pub fn tick(&mut self, now: Timestamp, final_flush: bool, out: &mut Vec<Event>) {
         let now_us = micros(now).max(self.now_us);
         self.now_us = now_us;
-        if !final_flush && self.last_sweep_us != i64::MIN && now_us - self.last_sweep_us < 60_000_000 {
+        if !final_flush
+            && self.last_sweep_us != i64::MIN
+            && now_us.saturating_sub(self.last_sweep_us) < 60_000_000
+        {
             return;
         }
         self.last_sweep_us = now_us;
@@ -559,9 +562,10 @@ impl DnsExfilDetector {
         let pair_idle = i64::try_from(self.cfg.pair_idle_s).unwrap_or(i64::MAX / 2).saturating_mul(1_000_000);
         let mut keys: Vec<(PairKey, bool)> = Vec::new();
         for (k, p) in &self.pairs {
-            let idle = now_us - p.last_us;
+            let idle = now_us.saturating_sub(p.last_us);
             let open = p.suspect.as_ref().and_then(|s| s.episode).is_some();
-            let ep_idle_hit = p.suspect.as_ref().is_some_and(|s| now_us - s.last_susp_us >= ep_idle);
+            let ep_idle_hit =
+                p.suspect.as_ref().is_some_and(|s| now_us.saturating_sub(s.last_susp_us) >= ep_idle);
             if idle >= pair_idle || (open && (final_flush || ep_idle_hit)) {
                 keys.push((*k, idle >= pair_idle));
             }
@@ -571,8 +575,8 @@ impl DnsExfilDetector {
             let Some(p) = self.pairs.get_mut(&k) else { continue };
             let (n_iv, mean_iv, dev_iv, first_us) = (p.n_iv, p.mean_iv, p.dev_iv, p.first_us);
             if let Some(s) = p.suspect.as_deref_mut() {
-                let closing =
-                    s.episode.is_some() && (expire || final_flush || now_us - s.last_susp_us >= ep_idle);
+                let closing = s.episode.is_some()
+                    && (expire || final_flush || now_us.saturating_sub(s.last_susp_us) >= ep_idle);
                 if closing {
                     if let Some(ev) =
                         s.final_update(&self.cfg, now_us, first_us, (n_iv, mean_iv, dev_iv), k.0)
@@ -977,7 +981,7 @@ impl Suspect {
             }
             Some(e)
                 if (sev < e.severity)
-                    || (now - e.last_emit_us >= upd && self.queries > e.queries_at_emit) =>
+                    || (now.saturating_sub(e.last_emit_us) >= upd && self.queries > e.queries_at_emit) =>
             {
                 e.severity = e.severity.min(sev);
                 e.last_emit_us = now;

@@ -243,4 +243,14 @@ fn hostile_names_do_not_panic() {
     }
     d.tick(Timestamp::from_micros(0, 0), false, &mut out);
     d.tick(Timestamp::from_micros(i64::MAX / 2_000_000, 0), true, &mut out);
+    // Hostile timestamps: extremes in both directions, out of order.
+    let mut rng = Rng(11);
+    for secs in [i64::MAX, i64::MIN, 0, i64::MAX, -1, i64::MIN] {
+        let mut q = obs(0, 9, &format!("{}.x.example.com", rng.b32(60)), 16);
+        q.ts = Timestamp { secs, nanos: 999_999_999 };
+        d.observe(&q, &mut out);
+        d.on_flow_start(q.ts, q.client, q.server, 443);
+        d.tick(q.ts, false, &mut out);
+    }
+    d.tick(Timestamp { secs: i64::MIN, nanos: 0 }, true, &mut out);
 }
