@@ -294,6 +294,22 @@ fn message(dir: Direction, bytes: &[u8], sink: &mut Sink<'_>) {
                     extra += 1;
                     continue;
                 }
+                // Suricata writes one entry per TXT character-string.
+                if let RData::Txt(strings) = r.data() {
+                    for st in strings {
+                        let v = json!(String::from_utf8_lossy(st));
+                        let mut rec = rr_head(&r);
+                        rec.insert("rdata".into(), v.clone());
+                        if group
+                            && let Json::Array(a) =
+                                grouped.entry(type_string(r.rtype)).or_insert_with(|| Json::Array(Vec::new()))
+                        {
+                            a.push(v);
+                        }
+                        arr.push(Json::Object(rec));
+                    }
+                    continue;
+                }
                 let (rec, simple) = record_json(&r);
                 if group
                     && let Some(v) = simple
@@ -326,17 +342,32 @@ fn message(dir: Direction, bytes: &[u8], sink: &mut Sink<'_>) {
 
 /// One resource record as Suricata writes it; the second value is the plain
 /// rdata for `grouped` (when the type has a simple form).
-fn record_json(r: &Record<'_>) -> (Json, Option<Json>) {
+fn rr_head(r: &Record<'_>) -> Map<String, Json> {
     let mut o = Map::new();
     o.insert("rrname".into(), json!(name_string(&r.name)));
     o.insert("rrtype".into(), json!(type_string(r.rtype)));
     o.insert("ttl".into(), json!(r.ttl));
+    o
+}
+
+fn record_json(r: &Record<'_>) -> (Json, Option<Json>) {
+    let mut o = rr_head(r);
+    // SSHFP (RFC 4255), as Suricata: algorithm, type, colon-separated hex.
+    if r.rtype.code() == 44
+        && let [algo, fp_type, fp @ ..] = r.rdata()
+    {
+        let fingerprint: Vec<String> = fp.iter().map(|b| format!("{b:02x}")).collect();
+        let v = json!({"algo": algo, "type": fp_type, "fingerprint": fingerprint.join(":")});
+        o.insert("sshfp".into(), v.clone());
+        return (Json::Object(o), Some(v));
+    }
     let simple = match r.data() {
         RData::A(a) => Some(json!(a.to_string())),
         RData::Aaaa(a) => Some(json!(a.to_string())),
         RData::Cname(n) | RData::Ns(n) | RData::Ptr(n) => Some(json!(name_string(&n))),
         RData::Mx { exchange, .. } => Some(json!(name_string(&exchange))),
         RData::Txt(strings) => {
+            // Not reached for answers (split per string by the caller).
             let parts: Vec<String> = strings.map(|s| String::from_utf8_lossy(s).into_owned()).collect();
             Some(json!(parts.join("")))
         }
