@@ -70,11 +70,14 @@ struct LastSelect {
     ts: Timestamp,
 }
 
-/// Per-direction decode state (everything but the stream framer).
+/// Per-direction decode state (everything but the stream framer). The
+/// transport assembler (and its buffer) is created only when a direction
+/// sends its first multi-segment fragment: single-segment fragments (FIR and
+/// FIN, the common case) are parsed straight from the link frame's data.
 #[derive(Debug)]
 struct DirDecode {
-    asm: transport::Assembler,
-    user: Box<[u8; link::MAX_USER_DATA]>,
+    asm: Option<transport::Assembler>,
+    capacity: usize,
 }
 
 /// Pairing state of the flow.
@@ -117,10 +120,7 @@ pub(crate) fn probe(_l4: L4, _dir: Direction, payload: &[u8]) -> Probe {
 
 impl Dnp3State {
     pub(crate) fn new(l4: L4, cfg: &AppConfig) -> Self {
-        let dd = || DirDecode {
-            asm: transport::Assembler::new(cfg.dnp3.reassembly_max),
-            user: Box::new([0u8; link::MAX_USER_DATA]),
-        };
+        let dd = || DirDecode { asm: None, capacity: cfg.dnp3.reassembly_max };
         Self {
             framers: [link::Framer::new(), link::Framer::new()],
             streams: [DirStream::new(DNP3_LEFTOVER_CAP), DirStream::new(DNP3_LEFTOVER_CAP)],
@@ -136,7 +136,11 @@ impl Dnp3State {
 
     pub(crate) fn memory(&self) -> usize {
         self.streams.iter().map(DirStream::memory).sum::<usize>()
-            + self.decode.iter().map(|d| d.asm.capacity() + link::MAX_USER_DATA).sum::<usize>()
+            + self
+                .decode
+                .iter()
+                .map(|d| d.asm.as_ref().map_or(0, transport::Assembler::capacity))
+                .sum::<usize>()
             + self.txs.pending.capacity() * core::mem::size_of::<PendingReq>()
     }
 
@@ -150,7 +154,9 @@ impl Dnp3State {
         let i = idx(dir);
         let (decode, txs) = (&mut self.decode[i], &mut self.txs);
         self.streams[i].gap(&mut self.framers[i], &mut |ev| stream_event(dir, ev, decode, txs, sink));
-        self.decode[i].asm.reset();
+        if let Some(a) = self.decode[i].asm.as_mut() {
+            a.reset();
+        }
     }
 
     pub(crate) fn on_datagram(&mut self, dir: Direction, payload: &[u8], sink: &mut Sink<'_>) {
@@ -158,9 +164,9 @@ impl Dnp3State {
         for item in link::frames(payload) {
             match item {
                 Ok(frame) => {
-                    let d = &mut self.decode[i];
-                    let user = frame.copy_user_data(&mut d.user);
-                    link_frame(dir, frame.header(), user, &mut d.asm, &mut self.txs, sink);
+                    let mut buf = [0u8; link::MAX_USER_DATA];
+                    let user = frame.copy_user_data(&mut buf);
+                    link_frame(dir, frame.header(), user, &mut self.decode[i], &mut self.txs, sink);
                 }
                 Err(link::Error::Incomplete { .. }) => {
                     sink.anomaly(dir, "dnp3.truncated_frame", Some(json!({"bytes": payload.len()})));
@@ -188,8 +194,8 @@ fn stream_event(
     sink: &mut Sink<'_>,
 ) {
     match ev {
-        StreamEvent::Frame(frame) => match link::Frame::parse(frame, &mut d.user) {
-            Ok((header, user)) => link_frame(dir, header, user, &mut d.asm, txs, sink),
+        StreamEvent::Frame(frame) => match link::Frame::parse(frame, &mut [0u8; link::MAX_USER_DATA]) {
+            Ok((header, user)) => link_frame(dir, header, user, d, txs, sink),
             Err(e) => link_error(dir, e, frame.len() as u64, sink),
         },
         StreamEvent::Discarded { bytes, error } => link_error(dir, error, bytes, sink),
@@ -249,7 +255,7 @@ fn link_frame(
     dir: Direction,
     header: link::Header,
     user: &[u8],
-    asm: &mut transport::Assembler,
+    d: &mut DirDecode,
     txs: &mut Txs,
     sink: &mut Sink<'_>,
 ) {
@@ -258,6 +264,24 @@ fn link_frame(
         // Link-layer service frames (reset, status, ACK): no application data.
         return;
     }
+    // A single-segment fragment with nothing in progress: no buffer needed.
+    if let Ok((th, data)) = transport::Header::parse(user)
+        && th.fir
+        && th.fin
+        && !d.asm.as_ref().is_some_and(transport::Assembler::in_progress)
+    {
+        if data.len() > d.capacity {
+            sink.anomaly(
+                dir,
+                "dnp3.transport_overflow",
+                Some(json!({"src": header.source, "dst": header.destination})),
+            );
+            return;
+        }
+        app_fragment(dir, &header, data, txs, sink);
+        return;
+    }
+    let asm = d.asm.get_or_insert_with(|| transport::Assembler::new(d.capacity));
     match asm.push(user) {
         Ok(Some(fragment)) => app_fragment(dir, &header, fragment, txs, sink),
         Ok(None) => {}

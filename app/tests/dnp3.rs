@@ -149,6 +149,9 @@ fn multi_frame_fragment_is_reassembled() {
     let mut a = d3::Association::new(1, 2);
     let vals: Vec<bool> = (0..1200).map(|i| i % 3 == 0).collect();
     h.stream(C2S, &a.request(d3::func::READ, &d3::class_poll(true, false, false, false)), 0);
+    // Single-segment fragments need no transport buffer.
+    let before = h.state.memory();
+    assert!(before < 2048, "{before}");
     let rsp = a.response(0, &d3::binary_inputs(0, &vals));
     assert!(rsp.len() > 292, "needs several link frames");
     h.stream(S2C, &rsp, 0);
@@ -157,6 +160,8 @@ fn multi_frame_fragment_is_reassembled() {
     let pts = r[1]["application"]["objects"][0]["points"].as_array().map(Vec::len);
     assert_eq!(pts, Some(1024), "capped at DNP3_MAX_POINTS_PER_RECORD");
     assert_eq!(r[1]["application"]["objects"][0]["points_truncated"], 1200 - 1024);
+    // The responding direction now holds its assembler (2048 bytes).
+    assert!(h.state.memory() >= before + 2048);
 }
 
 #[test]
