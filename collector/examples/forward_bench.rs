@@ -43,13 +43,13 @@ fn record(sensor: usize, i: u64, sent_us: u64) -> Vec<u8> {
     .into_bytes()
 }
 
-fn spool_write(dir: &Path, mb: u64) {
+fn spool_write(dir: &Path, mb: u64, fsync: FsyncPolicy, commit_every: u64) {
     let mut s = match Spool::open(SpoolOptions {
         dir: dir.to_path_buf(),
         max_bytes: (mb + 64) << 20,
         segment_bytes: 8 << 20,
         priority_reserve: 0.2,
-        fsync: FsyncPolicy::Batch,
+        fsync,
         sensor_id: "bench".into(),
     }) {
         Ok(s) => s,
@@ -63,7 +63,7 @@ fn spool_write(dir: &Path, mb: u64) {
     let t = Instant::now();
     for i in 0..n {
         s.append(Class::Bulk, &rec);
-        if i % 1000 == 999 {
+        if i % commit_every == commit_every - 1 {
             let _ = s.commit();
         }
     }
@@ -71,7 +71,7 @@ fn spool_write(dir: &Path, mb: u64) {
     let el = t.elapsed().as_secs_f64();
     let bytes = n * rec.len() as u64;
     println!(
-        "spool write: {n} records of {} B, {:.1} MB in {el:.2}s = {:.0} MB/s, {:.0} records/s (fsync every 1000 records: {} fsyncs)",
+        "spool write (fsync {fsync:?}, commit every {commit_every} records): {n} records of {} B, {:.1} MB in {el:.2}s = {:.0} MB/s, {:.0} records/s, {} fsyncs",
         rec.len(),
         bytes as f64 / 1e6,
         bytes as f64 / 1e6 / el,
@@ -136,9 +136,19 @@ fn stored(db: &Path) -> u64 {
         .map_or(0, |n| n as u64)
 }
 
+/// CPU seconds (user + system) this process used so far, from /proc/self/stat.
+fn cpu_s() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let rest = s.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (tick(11) + tick(12)) / 100.0
+}
+
 fn throughput(pki_dir: &Path, work: &Path, url: &str, db: &Path, sensors: usize, per: u64) {
     let base = stored(db);
     let total = per * sensors as u64;
+    let cpu0 = cpu_s();
     let t = Instant::now();
     let mut handles = Vec::new();
     for k in 0..sensors {
@@ -163,12 +173,14 @@ fn throughput(pki_dir: &Path, work: &Path, url: &str, db: &Path, sensors: usize,
         let _ = h.join();
     }
     let el = t.elapsed().as_secs_f64();
+    let cpu = cpu_s() - cpu0;
     let got = stored(db) - base;
     let bytes = total * record(0, 1, 0).len() as u64;
     println!(
-        "sensor→collector, {sensors} sensor(s): {got}/{total} events stored in {el:.2}s = {:.0} events/s, {:.1} MB/s (uncompressed NDJSON), SQLite WAL synchronous=FULL",
+        "sensor→collector, {sensors} sensor(s): {got}/{total} events stored in {el:.2}s = {:.0} events/s, {:.1} MB/s (uncompressed NDJSON), SQLite WAL synchronous=FULL; CPU {cpu:.1}s (sensor + collector) = {:.0} events per CPU-second",
         got as f64 / el,
-        bytes as f64 / 1e6 / el
+        bytes as f64 / 1e6 / el,
+        got as f64 / cpu.max(0.01)
     );
 }
 
@@ -229,7 +241,10 @@ fn main() {
             return;
         }
     }
-    spool_write(&work.join("spool-write"), arg("--spool-mb", 256));
+    let mb = arg("--spool-mb", 256);
+    spool_write(&work.join("spool-w1"), mb, FsyncPolicy::Batch, 1000);
+    spool_write(&work.join("spool-w2"), mb, FsyncPolicy::Batch, 10_000);
+    spool_write(&work.join("spool-w3"), mb, FsyncPolicy::Never, 1000);
     let (url, db) = start_collector(&pki_dir);
     let per = arg("--events", 300_000);
     throughput(&pki_dir, work, &url, &db, 1, per);

@@ -8,7 +8,35 @@ use crate::store::Row;
 use centinela_events::Timestamp;
 use flate2::read::GzDecoder;
 use serde_json::Value;
+use serde::Deserialize;
+use std::borrow::Cow;
 use std::io::Read;
+
+/// The fields the store indexes; everything else in a record is skipped (but
+/// still checked for JSON syntax).
+#[derive(Deserialize)]
+struct Head<'a> {
+    #[serde(borrow)]
+    timestamp: Cow<'a, str>,
+    #[serde(borrow)]
+    event_type: Cow<'a, str>,
+    #[serde(default, borrow)]
+    src_ip: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    dest_ip: Option<Cow<'a, str>>,
+    #[serde(default)]
+    alert: Option<AlertHead>,
+    #[serde(default)]
+    heartbeat: Option<Value>,
+}
+
+#[derive(Deserialize, Default)]
+struct AlertHead {
+    #[serde(default)]
+    signature_id: Option<i64>,
+    #[serde(default)]
+    severity: Option<i64>,
+}
 
 /// A rejection: HTTP status, stable code, detail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,32 +97,32 @@ pub fn parse_records(
         }
         let text = std::str::from_utf8(line)
             .map_err(|_| reject(400, "malformed_json", format!("line {n}: not UTF-8")))?;
-        let v: Value = serde_json::from_str(text)
-            .map_err(|e| reject(400, "malformed_json", format!("line {n}: {e}")))?;
-        let Value::Object(o) = &v else {
+        if text.trim_start().as_bytes().first() != Some(&b'{') {
             return Err(reject(400, "malformed_json", format!("line {n}: not a JSON object")));
-        };
-        let ts = o.get("timestamp").and_then(Value::as_str).and_then(Timestamp::parse).ok_or_else(|| {
-            reject(400, "bad_record", format!("line {n}: missing or unparseable \"timestamp\""))
-        })?;
-        let et = o
-            .get("event_type")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty() && s.len() <= 64)
-            .ok_or_else(|| reject(400, "bad_record", format!("line {n}: missing \"event_type\"")))?;
-        let alert = o.get("alert");
-        let num = |k: &str| alert.and_then(|a| a.get(k)).and_then(Value::as_i64);
-        let ip = |k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
-        if et == "heartbeat" {
-            heartbeat = o.get("heartbeat").cloned();
         }
+        // Borrowing parse of the indexed fields only; the rest is syntax-checked and skipped.
+        let h: Head<'_> = serde_json::from_str(text).map_err(|e| {
+            let m = e.to_string();
+            let code = if m.starts_with("missing field") { "bad_record" } else { "malformed_json" };
+            reject(400, code, format!("line {n}: {m}"))
+        })?;
+        let ts = Timestamp::parse(&h.timestamp)
+            .ok_or_else(|| reject(400, "bad_record", format!("line {n}: unparseable \"timestamp\" {:?}", h.timestamp)))?;
+        let et = h.event_type.as_ref();
+        if et.is_empty() || et.len() > 64 {
+            return Err(reject(400, "bad_record", format!("line {n}: bad \"event_type\"")));
+        }
+        if et == "heartbeat" {
+            heartbeat = h.heartbeat;
+        }
+        let alert = h.alert.unwrap_or_default();
         rows.push(Row {
             ts_us: ts.as_micros(),
             event_type: et.to_string(),
-            signature_id: num("signature_id"),
-            severity: num("severity"),
-            src_ip: ip("src_ip"),
-            dest_ip: ip("dest_ip"),
+            signature_id: alert.signature_id,
+            severity: alert.severity,
+            src_ip: h.src_ip.map(Cow::into_owned),
+            dest_ip: h.dest_ip.map(Cow::into_owned),
             json: text.to_string(),
         });
     }
