@@ -169,7 +169,7 @@ impl Dnp3State {
                     link_frame(dir, frame.header(), user, &mut self.decode[i], &mut self.txs, sink);
                 }
                 Err(link::Error::Incomplete { .. }) => {
-                    sink.anomaly(dir, "dnp3.truncated_frame", Some(json!({"bytes": payload.len()})));
+                    sink.anomaly(dir, "dnp3.truncated_frame", || Some(json!({"bytes": payload.len()})));
                 }
                 Err(e) => link_error(dir, e, 0, sink),
             }
@@ -201,14 +201,12 @@ fn stream_event(
         StreamEvent::Discarded { bytes, error } => link_error(dir, error, bytes, sink),
         StreamEvent::Overflow { bytes } => {
             sink.out.stats.dnp3.leftover_overflows += 1;
-            sink.anomaly(
-                dir,
-                "dnp3.reassembly_overflow",
-                Some(json!({"bytes": bytes, "cap": DNP3_LEFTOVER_CAP})),
-            );
+            sink.anomaly(dir, "dnp3.reassembly_overflow", || {
+                Some(json!({"bytes": bytes, "cap": DNP3_LEFTOVER_CAP}))
+            });
         }
         StreamEvent::Stalled { bytes } => {
-            sink.anomaly(dir, "dnp3.framer_stalled", Some(json!({"bytes": bytes})));
+            sink.anomaly(dir, "dnp3.framer_stalled", || Some(json!({"bytes": bytes})));
         }
     }
 }
@@ -222,7 +220,7 @@ fn link_error(dir: Direction, e: link::Error, bytes: u64, sink: &mut Sink<'_>) {
         link::Error::Incomplete { .. } => "dnp3.truncated_frame",
         _ => "dnp3.link_garbage",
     };
-    sink.anomaly(dir, name, Some(json!({"bytes": bytes})));
+    sink.anomaly(dir, name, || Some(json!({"bytes": bytes})));
 }
 
 /// `dnp3.<flag>` for every parser flag name (stable, `&'static`).
@@ -271,11 +269,9 @@ fn link_frame(
         && !d.asm.as_ref().is_some_and(transport::Assembler::in_progress)
     {
         if data.len() > d.capacity {
-            sink.anomaly(
-                dir,
-                "dnp3.transport_overflow",
-                Some(json!({"src": header.source, "dst": header.destination})),
-            );
+            sink.anomaly(dir, "dnp3.transport_overflow", || {
+                Some(json!({"src": header.source, "dst": header.destination}))
+            });
             return;
         }
         app_fragment(dir, &header, data, txs, sink);
@@ -288,11 +284,9 @@ fn link_frame(
         Err(transport::Error::Incomplete { .. }) => {}
         Err(e) => {
             for name in e.flag().names() {
-                sink.anomaly(
-                    dir,
-                    flag_anomaly(name),
-                    Some(json!({"src": header.source, "dst": header.destination})),
-                );
+                sink.anomaly(dir, flag_anomaly(name), || {
+                    Some(json!({"src": header.source, "dst": header.destination}))
+                });
             }
         }
     }
@@ -358,7 +352,7 @@ fn expects_response(f: FunctionCode) -> bool {
 fn app_fragment(dir: Direction, link_hdr: &link::Header, bytes: &[u8], txs: &mut Txs, sink: &mut Sink<'_>) {
     sink.out.stats.dnp3.messages += 1;
     let Ok(frag) = Fragment::parse(bytes) else {
-        sink.anomaly(dir, "dnp3.truncated_fragment", Some(json!({"bytes": bytes.len()})));
+        sink.anomaly(dir, "dnp3.truncated_fragment", || Some(json!({"bytes": bytes.len()})));
         return;
     };
     let flags: Flags = frag.flags | frag.check(Some(link_hdr.control.dir));
@@ -367,7 +361,7 @@ fn app_fragment(dir: Direction, link_hdr: &link::Header, bytes: &[u8], txs: &mut
             sink.anomaly(
                 dir,
                 flag_anomaly(name),
-                Some(json!({"src": link_hdr.source, "dst": link_hdr.destination, "function_code": frag.function.to_u8()})),
+                || Some(json!({"src": link_hdr.source, "dst": link_hdr.destination, "function_code": frag.function.to_u8()})),
             );
         }
     }
@@ -425,7 +419,7 @@ fn app_fragment(dir: Direction, link_hdr: &link::Header, bytes: &[u8], txs: &mut
                     None => json!({"match": false, "reason": "no_select"}),
                 };
                 if v["match"] != true {
-                    sink.anomaly(dir, "dnp3.operate_without_select", Some(v.clone()));
+                    sink.anomaly(dir, "dnp3.operate_without_select", || Some(v.clone()));
                 }
                 extra.insert("select_operate".into(), v);
             }
@@ -433,7 +427,7 @@ fn app_fragment(dir: Direction, link_hdr: &link::Header, bytes: &[u8], txs: &mut
                 if txs.pending.len() >= txs.max_pending {
                     sink.out.stats.dnp3.floods += 1;
                     sink.out.stats.dnp3.txs_unanswered += 1;
-                    sink.anomaly(dir, "dnp3.flooded", Some(json!({"max_pending": txs.max_pending})));
+                    sink.anomaly(dir, "dnp3.flooded", || Some(json!({"max_pending": txs.max_pending})));
                     txs.pending.pop_front();
                 }
                 let mut objects = [None; DNP3_PENDING_OBJECTS];

@@ -135,18 +135,16 @@ fn stream_event(dir: Direction, ev: StreamEvent<'_, TcpFramerError>, sink: &mut 
                 TcpFramerError::TooShort { .. } => "dns.tcp_length_too_short",
                 _ => "dns.resync_discard",
             };
-            sink.anomaly(dir, name, Some(json!({"bytes": bytes})));
+            sink.anomaly(dir, name, || Some(json!({"bytes": bytes})));
         }
         StreamEvent::Overflow { bytes } => {
             sink.out.stats.dns.leftover_overflows += 1;
-            sink.anomaly(
-                dir,
-                "dns.reassembly_overflow",
-                Some(json!({"bytes": bytes, "cap": DNS_TCP_LEFTOVER_CAP})),
-            );
+            sink.anomaly(dir, "dns.reassembly_overflow", || {
+                Some(json!({"bytes": bytes, "cap": DNS_TCP_LEFTOVER_CAP}))
+            });
         }
         StreamEvent::Stalled { bytes } => {
-            sink.anomaly(dir, "dns.framer_stalled", Some(json!({"bytes": bytes})));
+            sink.anomaly(dir, "dns.framer_stalled", || Some(json!({"bytes": bytes})));
         }
     }
 }
@@ -185,14 +183,14 @@ fn type_string(t: Type) -> String {
 /// One DNS message of `dir`'s side.
 fn message(dir: Direction, bytes: &[u8], sink: &mut Sink<'_>) {
     let Ok(m) = Message::parse(bytes) else {
-        sink.anomaly(dir, "dns.malformed_header", Some(json!({"bytes": bytes.len()})));
+        sink.anomaly(dir, "dns.malformed_header", || Some(json!({"bytes": bytes.len()})));
         return;
     };
     sink.out.stats.dns.pdus += 1;
     sink.out.stats.dns.messages += 1;
     let flags = m.anomalies();
     for (_, name) in flags.iter() {
-        sink.anomaly(dir, flag_anomaly(name), Some(json!({"id": m.id()})));
+        sink.anomaly(dir, flag_anomaly(name), || Some(json!({"id": m.id()})));
     }
     let q = m.question();
     let qname = q.map(|q| name_string(&q.name)).unwrap_or_default();

@@ -269,18 +269,16 @@ impl ModbusState {
                     mb::Error::Invalid(mb::Invalid::RtuLength(_)) => "modbus.invalid_rtu_length",
                     _ => "modbus.resync_discard",
                 };
-                sink.anomaly(dir, name, Some(json!({"bytes": bytes})));
+                sink.anomaly(dir, name, || Some(json!({"bytes": bytes})));
             }
             StreamEvent::Overflow { bytes } => {
                 sink.out.stats.modbus.leftover_overflows += 1;
-                sink.anomaly(
-                    dir,
-                    "modbus.reassembly_overflow",
-                    Some(json!({"bytes": bytes, "cap": MODBUS_LEFTOVER_CAP})),
-                );
+                sink.anomaly(dir, "modbus.reassembly_overflow", || {
+                    Some(json!({"bytes": bytes, "cap": MODBUS_LEFTOVER_CAP}))
+                });
             }
             StreamEvent::Stalled { bytes } => {
-                sink.anomaly(dir, "modbus.framer_stalled", Some(json!({"bytes": bytes})));
+                sink.anomaly(dir, "modbus.framer_stalled", || Some(json!({"bytes": bytes})));
             }
         }
     }
@@ -312,7 +310,7 @@ impl ModbusState {
                     mb::Error::Incomplete { .. } => "modbus.truncated",
                     _ => "modbus.invalid_adu",
                 };
-                sink.anomaly(dir, name, Some(json!({"bytes": frame.len()})));
+                sink.anomaly(dir, name, || Some(json!({"bytes": frame.len()})));
                 return;
             }
         };
@@ -320,7 +318,7 @@ impl ModbusState {
         sink.out.stats.modbus.messages += 1;
         if !p.flags.is_empty() {
             for name in p.flags.names() {
-                sink.anomaly(dir, flag_anomaly(name), Some(detail(&p)));
+                sink.anomaly(dir, flag_anomaly(name), || Some(detail(&p)));
             }
         }
         match dir {
@@ -338,11 +336,9 @@ impl ModbusState {
         };
         if self.pending.len() >= self.max_pending {
             sink.out.stats.modbus.floods += 1;
-            sink.anomaly(
-                Direction::ToServer,
-                "modbus.flooded",
-                Some(json!({"max_pending": self.max_pending})),
-            );
+            sink.anomaly(Direction::ToServer, "modbus.flooded", || {
+                Some(json!({"max_pending": self.max_pending}))
+            });
             if let Some(old) = self.pending.pop_front() {
                 self.unanswered(old, sink);
             }
@@ -385,7 +381,7 @@ impl ModbusState {
         });
         let Some(pending) = pos.and_then(|i| self.pending.remove(i)) else {
             sink.out.stats.modbus.txs_unmatched += 1;
-            sink.anomaly(Direction::ToClient, "modbus.unsolicited_response", Some(detail(&p)));
+            sink.anomaly(Direction::ToClient, "modbus.unsolicited_response", || Some(detail(&p)));
             self.log_single(Direction::ToClient, &p, sink);
             return;
         };
@@ -402,7 +398,7 @@ impl ModbusState {
             // Only the flags the response did not already carry.
             let new = Flags::from_bits(extra.bits() & !p.flags.bits());
             for name in new.names() {
-                sink.anomaly(Direction::ToClient, flag_anomaly(name), Some(detail(p)));
+                sink.anomaly(Direction::ToClient, flag_anomaly(name), || Some(detail(p)));
             }
             rsp_flags |= extra;
         }

@@ -91,7 +91,13 @@ impl Sink<'_> {
     /// One occurrence of the anomaly `name` (a stable `proto.event` name),
     /// raised by `dir`'s side. Counted always; logged, or folded into a
     /// later counted record by the per-flow anomaly limiter.
-    pub(crate) fn anomaly(&mut self, dir: Direction, name: &'static str, detail: Option<Value>) {
+    /// `detail` is only built when the occurrence is logged.
+    pub(crate) fn anomaly(
+        &mut self,
+        dir: Direction,
+        name: &'static str,
+        detail: impl FnOnce() -> Option<Value>,
+    ) {
         self.out.stats.count_anomaly(name);
         let v = self.common.anomalies.check(
             name,
@@ -103,7 +109,7 @@ impl Sink<'_> {
             self.push_anomaly(dir, name, v.flush_folded, Some(folded_detail(self.cfg)));
         }
         if v.log {
-            self.push_anomaly(dir, name, 1, detail);
+            self.push_anomaly(dir, name, 1, detail());
         } else {
             self.out.stats.anomalies_folded += 1;
         }
