@@ -174,6 +174,10 @@ fn memory(n: u64) {
         det.observe(&o, &mut out);
     }
     let rss1 = rss_kib().unwrap_or(0);
+    println!(
+        "worst case at this configuration (every table and suspect full): {:.1} MB",
+        DnsExfilDetector::worst_case_memory(&cfg) as f64 / 1e6
+    );
     let st = det.stats();
     println!(
         "{} pairs ({} suspects, cap {}): detector.memory() = {:.1} MB ({:.0} B/pair), process RSS grew {:.1} MB",

@@ -35,8 +35,8 @@ use std::net::IpAddr;
 pub(crate) use features::default_internal_suffixes;
 
 /// Unique subdomain hashes remembered per suspect and generation (two
-/// generations: the set is exact for the last 512..1024 unique names).
-pub const SEEN_GEN_CAP: usize = 512;
+/// generations: the set is exact for the last 256..512 unique names).
+pub const SEEN_GEN_CAP: usize = 256;
 /// Sample names kept per suspect (first two and the latest two).
 pub const SAMPLE_CAP: usize = 4;
 /// Longest sample name kept (characters).
@@ -704,6 +704,28 @@ impl DnsExfilDetector {
         m
     }
 
+    /// Upper bound of [`memory`](Self::memory) for a configuration: every
+    /// table at its cap (hash tables at their bucket count for that cap) and
+    /// every suspect at its largest (full unique-name sets, longest samples).
+    pub fn worst_case_memory(cfg: &DetectConfig) -> usize {
+        fn buckets(items: usize) -> usize {
+            // hashbrown: capacity / (7/8), rounded up to a power of two.
+            (items.saturating_mul(8) / 7 + 1).next_power_of_two()
+        }
+        let c = &cfg.dns_exfil;
+        let pair_slot = std::mem::size_of::<(PairKey, Pair)>() + 1;
+        let res_slot = std::mem::size_of::<((IpAddr, IpAddr), PairKey)>() + 1;
+        let suspect = std::mem::size_of::<Suspect>()
+            + 2 * buckets(SEEN_GEN_CAP) * 5
+            + SAMPLE_CAP * (SAMPLE_MAX_CHARS * 4 + 16)
+            + 253
+            + 64;
+        buckets(c.max_pairs) * pair_slot
+            + 2 * buckets(c.max_resolved / 2) * res_slot
+            + c.max_suspects * suspect
+            + 2 * features::MAX_NAME_BYTES
+    }
+
     /// Number of tracked pairs (light records).
     pub fn pairs(&self) -> usize {
         self.pairs.len()
@@ -830,7 +852,7 @@ impl Suspect {
         self.last.server = obs.server;
         self.last.client_port = obs.client_port;
         self.last.pcap_cnt = obs.pcap_cnt;
-        // Novelty: exact over the last 512..1024 unique subdomains.
+        // Novelty: exact over the last 256..512 unique subdomains.
         let h = name_hash(sub) as u32;
         if sub.is_empty() || self.seen[0].contains(&h) || self.seen[1].contains(&h) {
             return;

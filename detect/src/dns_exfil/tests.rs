@@ -225,7 +225,7 @@ fn memory_is_bounded_at_a_scaled_cap() {
     assert!(st["pairs_evicted"].as_u64().unwrap_or(0) > 0);
     assert!(st["suspects"].as_u64().unwrap_or(u64::MAX) <= 512);
     let per_pair = d.memory() as f64 / 62_500.0;
-    // Scaled to 1 M pairs (with the default 16,384-suspect and 262,144-address caps
+    // Scaled to 1 M pairs (with the default suspect and resolved-address caps
     // accounted separately) the light tier must fit well under 256 MB.
     assert!(per_pair * 1e6 < 200e6, "{per_pair} bytes per pair");
 }
@@ -253,4 +253,24 @@ fn hostile_names_do_not_panic() {
         d.tick(q.ts, false, &mut out);
     }
     d.tick(Timestamp { secs: i64::MIN, nanos: 0 }, true, &mut out);
+}
+
+#[test]
+fn worst_case_memory_at_defaults_fits_the_budget() {
+    let cfg = DetectConfig::default();
+    assert_eq!(cfg.dns_exfil.max_pairs, 1_000_000);
+    let w = DnsExfilDetector::worst_case_memory(&cfg);
+    assert!(w <= 256 * 1024 * 1024, "{w} bytes for 1 M pairs");
+    // The estimate dominates what a filled detector reports.
+    let mut small = DetectConfig::default();
+    small.dns_exfil.max_pairs = 2_000;
+    small.dns_exfil.max_suspects = 64;
+    let mut d = DnsExfilDetector::new(&small);
+    let mut out = Vec::new();
+    let mut rng = Rng(8);
+    for i in 0..20_000i64 {
+        let name = format!("{}.s{}.org", rng.b32(50), i % 3000);
+        d.observe(&obs(i, (i % 200) as u8, &name, 16), &mut out);
+    }
+    assert!(d.memory() <= DnsExfilDetector::worst_case_memory(&small), "{} > bound", d.memory());
 }
