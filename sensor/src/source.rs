@@ -164,7 +164,9 @@ pub fn read_pcap(
                         packets += 1;
                         let iface = ifaces.get(epb.if_id as usize).copied().unwrap_or(legacy);
                         let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
-                        let secs = (raw / iface.resolution) as i64 + iface.offset;
+                        let secs = i64::try_from(raw / iface.resolution)
+                            .unwrap_or(i64::MAX)
+                            .saturating_add(iface.offset);
                         let frac = raw % iface.resolution;
                         let nanos = (u128::from(frac) * 1_000_000_000 / u128::from(iface.resolution)) as u32;
                         let len = (epb.caplen as usize).min(epb.data.len());

@@ -371,3 +371,42 @@ fn merge(latest: &[Option<Box<WorkerSnapshot>>]) -> WorkerSnapshot {
     }
     m
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotates_by_size_and_keeps_n_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("eve.json");
+        let mut s = EveSink::open(path.to_str().unwrap(), 100, 2).unwrap();
+        for i in 0..10 {
+            s.write_line(format!("{{\"n\":{i},\"pad\":\"{}\"}}", "x".repeat(40)).as_bytes()).unwrap();
+            s.maybe_rotate().unwrap();
+        }
+        s.flush().unwrap();
+        assert!(path.with_extension("json.1").is_file());
+        assert!(path.with_extension("json.2").is_file());
+        assert!(!path.with_extension("json.3").exists());
+        for p in [path.clone(), path.with_extension("json.1")] {
+            let len = std::fs::metadata(&p).unwrap().len();
+            assert!(len < 200, "{} is {len} bytes", p.display());
+        }
+        // SIGHUP after an external rename: the sink writes to a new file.
+        std::fs::rename(&path, dir.path().join("moved.json")).unwrap();
+        s.reopen().unwrap();
+        s.write_line(b"{\"after\":1}").unwrap();
+        s.flush().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"after\":1}\n");
+    }
+
+    #[test]
+    fn non_regular_targets_are_never_rotated() {
+        let mut s = EveSink::open("/dev/null", 1, 3).unwrap();
+        s.write_line(b"{}").unwrap();
+        s.maybe_rotate().unwrap();
+        assert!(std::path::Path::new("/dev/null").exists());
+        assert!(!std::path::Path::new("/dev/null.1").exists());
+    }
+}
