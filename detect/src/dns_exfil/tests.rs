@@ -274,3 +274,41 @@ fn worst_case_memory_at_defaults_fits_the_budget() {
     }
     assert!(d.memory() <= DnsExfilDetector::worst_case_memory(&small), "{} > bound", d.memory());
 }
+
+#[test]
+fn random_bytes_never_panic_and_stay_bounded() {
+    let mut cfg = DetectConfig::default();
+    cfg.dns_exfil.max_pairs = 256;
+    cfg.dns_exfil.max_suspects = 16;
+    cfg.dns_exfil.max_resolved = 64;
+    let mut d = DnsExfilDetector::new(&cfg);
+    let mut out = Vec::new();
+    let mut rng = Rng(0x5eed);
+    for i in 0..20_000i64 {
+        let len = (rng.next() % 300) as usize;
+        // Arbitrary bytes rendered the way the app layer renders names.
+        let name: String = (0..len)
+            .map(|_| match (rng.next() % 256) as u8 {
+                c @ (b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'=') => (c as char).to_string(),
+                c => format!("\\{c:03}"),
+            })
+            .collect();
+        let mut q = obs(i * 37, (rng.next() % 300) as u8, &name, (rng.next() % 70) as u16);
+        q.is_response = rng.next().is_multiple_of(3);
+        q.rcode = (rng.next() % 16) as u8;
+        if q.is_response {
+            q.answer_addrs = vec![IpAddr::V4(Ipv4Addr::from(rng.next() as u32))];
+        }
+        d.observe(&q, &mut out);
+        if i % 97 == 0 {
+            d.on_flow_start(q.ts, q.client, IpAddr::V4(Ipv4Addr::from(rng.next() as u32)), 443);
+            d.tick(q.ts, false, &mut out);
+        }
+    }
+    d.tick(Timestamp::from_micros(1_800_000_000, 0), true, &mut out);
+    assert!(d.pairs() <= 256);
+    assert!(d.memory() <= DnsExfilDetector::worst_case_memory(&cfg));
+    let st = d.stats();
+    assert!(st["suspects"].as_u64().unwrap_or(u64::MAX) <= 16);
+    assert_eq!(st["queries"].as_u64().unwrap_or(0) + st["responses"].as_u64().unwrap_or(0), 20_000);
+}
