@@ -366,7 +366,11 @@ fn app_fragment(dir: Direction, link_hdr: &link::Header, bytes: &[u8], txs: &mut
         }
     }
     let seq = frag.control.seq;
-    let mut extra = Map::new();
+    // Additions, kept compact until the record is known to be logged.
+    let mut paired: Option<PendingReq> = None;
+    let mut continuation = false;
+    let mut unmatched = false;
+    let mut select_operate: Option<Json> = None;
     let kind = match frag.function {
         FunctionCode::UnsolicitedResponse => {
             sink.out.stats.dnp3.txs_unmatched += 1;
@@ -379,15 +383,15 @@ fn app_fragment(dir: Direction, link_hdr: &link::Header, bytes: &[u8], txs: &mut
             match pos.and_then(|i| txs.pending.remove(i)) {
                 Some(req) => {
                     sink.out.stats.dnp3.txs_paired += 1;
-                    extra.insert("request".into(), pending_json(&req));
+                    paired = Some(req);
                 }
                 None if !frag.control.fir => {
                     // A later fragment of a multi-fragment response.
-                    extra.insert("continuation".into(), json!(true));
+                    continuation = true;
                 }
                 None => {
                     sink.out.stats.dnp3.txs_unmatched += 1;
-                    extra.insert("unmatched".into(), json!(true));
+                    unmatched = true;
                 }
             }
             "response"
@@ -421,7 +425,7 @@ fn app_fragment(dir: Direction, link_hdr: &link::Header, bytes: &[u8], txs: &mut
                 if v["match"] != true {
                     sink.anomaly(dir, "dnp3.operate_without_select", || Some(v.clone()));
                 }
-                extra.insert("select_operate".into(), v);
+                select_operate = Some(v);
             }
             if expects_response(f) {
                 if txs.pending.len() >= txs.max_pending {
@@ -460,7 +464,7 @@ fn app_fragment(dir: Direction, link_hdr: &link::Header, bytes: &[u8], txs: &mut
     };
     // Rate limit repetitive polls and their responses; control functions,
     // unmatched responses and flagged messages are always logged.
-    let bypass = !flags.is_empty() || always_log(frag.function) || extra.contains_key("unmatched");
+    let bypass = !flags.is_empty() || always_log(frag.function) || unmatched;
     let mut k = KeyHasher::new(2);
     k.u16(link_hdr.source);
     k.u16(link_hdr.destination);
@@ -499,7 +503,18 @@ fn app_fragment(dir: Direction, link_hdr: &link::Header, bytes: &[u8], txs: &mut
         }
     }
     o.insert("transport".into(), json!(if txs.l4 == L4::Udp { "udp" } else { "tcp" }));
-    o.extend(extra);
+    if let Some(req) = paired {
+        o.insert("request".into(), pending_json(&req));
+    }
+    if continuation {
+        o.insert("continuation".into(), json!(true));
+    }
+    if unmatched {
+        o.insert("unmatched".into(), json!(true));
+    }
+    if let Some(v) = select_operate {
+        o.insert("select_operate".into(), v);
+    }
     if !flags.is_empty() {
         o.insert("anomalies".into(), Json::Array(flags.names().map(|n| json!(n)).collect()));
     }

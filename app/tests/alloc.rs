@@ -1,0 +1,94 @@
+//! Allocation discipline: once a flow is warm, a transaction whose record is
+//! suppressed by the rate limit allocates nothing (the hot path of a 10 Hz
+//! poll), for Modbus and DNP3; allocation happens only when a record is
+//! built.
+#![allow(unsafe_code)] // a GlobalAlloc impl is unsafe by definition; it only forwards to System.
+
+mod common;
+
+use centinela_app::{AppConfig, AppFlowState, AppOutput, AppProto, Direction, L4};
+use centinela_pcapgen::proto::{dnp3 as d3, modbus as mb};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Forwards to the system allocator, counting allocations.
+struct Counting;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every method forwards unchanged to `System`, which upholds the
+// GlobalAlloc contract; the counter is an atomic that never allocates. This
+// file holds a single test, so no other test thread allocates meanwhile.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: ptr was allocated by System with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: ptr was allocated by System with this layout.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocs() -> u64 {
+    ALLOCS.load(Ordering::Relaxed)
+}
+
+#[test]
+fn suppressed_polls_allocate_nothing() {
+    let cfg = AppConfig::default();
+    let flow = common::flow(L4::Tcp, 502);
+    // Modbus: 10 Hz polling of the same registers within one window.
+    let reqs: Vec<Vec<u8>> = (0..200u16)
+        .map(|i| mb::request(i, 1, &mb::Request::ReadHoldingRegisters { start: 0, qty: 10 }))
+        .collect();
+    let rsps: Vec<Vec<u8>> = (0..200u16)
+        .map(|i| mb::response(i, 1, &mb::Response::ReadHoldingRegisters { values: vec![i; 10] }))
+        .collect();
+    let mut st = AppFlowState::new(AppProto::Modbus, L4::Tcp, &cfg);
+    let mut out = AppOutput::default();
+    let p = common::pkt(0, 1);
+    for i in 0..20 {
+        st.on_stream_data(Direction::ToServer, &reqs[i], &p, &flow, &mut out);
+        st.on_stream_data(Direction::ToClient, &rsps[i], &p, &flow, &mut out);
+    }
+    out.events.clear();
+    let before = allocs();
+    for i in 20..200 {
+        st.on_stream_data(Direction::ToServer, &reqs[i], &p, &flow, &mut out);
+        st.on_stream_data(Direction::ToClient, &rsps[i], &p, &flow, &mut out);
+    }
+    assert_eq!(allocs() - before, 0, "modbus: allocations while suppressed");
+    assert!(out.events.is_empty());
+    assert_eq!(out.stats.modbus.records_rate_limited, 194);
+
+    // DNP3: class polls and their responses.
+    let flow = common::flow(L4::Tcp, 20000);
+    let mut a = d3::Association::new(1, 2);
+    let mut frames = Vec::new();
+    for i in 0..200 {
+        frames
+            .push((Direction::ToServer, a.request(d3::func::READ, &d3::class_poll(true, true, true, true))));
+        frames.push((Direction::ToClient, a.response(0, &d3::analog_inputs_16(0, &[i as i16, 2, 3]))));
+    }
+    let mut st = AppFlowState::new(AppProto::Dnp3, L4::Tcp, &cfg);
+    for (dir, f) in &frames[..40] {
+        st.on_stream_data(*dir, f, &p, &flow, &mut out);
+    }
+    out.events.clear();
+    let before = allocs();
+    for (dir, f) in &frames[40..] {
+        st.on_stream_data(*dir, f, &p, &flow, &mut out);
+    }
+    assert_eq!(allocs() - before, 0, "dnp3: allocations while suppressed");
+    assert!(out.events.is_empty());
+}
