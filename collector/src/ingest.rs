@@ -7,8 +7,8 @@
 use crate::store::Row;
 use centinela_events::Timestamp;
 use flate2::read::GzDecoder;
-use serde_json::Value;
 use serde::Deserialize;
+use serde_json::Value;
 use std::borrow::Cow;
 use std::io::Read;
 
@@ -106,8 +106,9 @@ pub fn parse_records(
             let code = if m.starts_with("missing field") { "bad_record" } else { "malformed_json" };
             reject(400, code, format!("line {n}: {m}"))
         })?;
-        let ts = Timestamp::parse(&h.timestamp)
-            .ok_or_else(|| reject(400, "bad_record", format!("line {n}: unparseable \"timestamp\" {:?}", h.timestamp)))?;
+        let ts = Timestamp::parse(&h.timestamp).ok_or_else(|| {
+            reject(400, "bad_record", format!("line {n}: unparseable \"timestamp\" {:?}", h.timestamp))
+        })?;
         let et = h.event_type.as_ref();
         if et.is_empty() || et.len() > 64 {
             return Err(reject(400, "bad_record", format!("line {n}: bad \"event_type\"")));

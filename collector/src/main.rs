@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! centinela-collector init   --dir DIR [--host NAME]...   CA + server certificate + collector.toml
-//! centinela-collector enroll SENSOR --dir DIR [--url URL]  client certificate + sensor config snippet
+//! centinela-collector enroll SENSOR --dir DIR [--url URL] [--spool DIR]  client certificate + sensor config snippet
 //! centinela-collector token  SENSOR                        bearer token + its hash for collector.toml
 //! centinela-collector serve  --config FILE                 run the HTTPS service
 //! ```
@@ -13,7 +13,8 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage:
   centinela-collector init   --dir DIR [--host NAME]...     create a CA, a server certificate and DIR/collector.toml
-  centinela-collector enroll SENSOR --dir DIR [--url URL]    issue a client certificate for SENSOR and print its [forward] config
+  centinela-collector enroll SENSOR --dir DIR [--url URL] [--spool DIR]
+                                                             issue a client certificate for SENSOR and print its [forward] config
   centinela-collector token  SENSOR                          print a new bearer token for SENSOR and the collector.toml entry
   centinela-collector serve  --config FILE                   run the HTTPS ingest and query service";
 
@@ -94,7 +95,9 @@ fn enroll(args: &[String]) -> Result<(), String> {
     let url = opt(args, "--url").unwrap_or_else(|| "https://127.0.0.1:8443".into());
     let (cert, key) = pki::enroll(&dir, sensor)?;
     println!("# sensor configuration for {sensor} (centinela.toml)");
+    let spool = opt(args, "--spool").unwrap_or_else(|| "/var/lib/centinela/spool".into());
     println!("[sensor]\nid = \"{sensor}\"\n");
+    println!("[spool]\ndir = \"{spool}\"\n");
     println!("[forward]\nenabled = true\nurl = \"{url}\"");
     println!("ca_file = \"{}\"", abs(&dir.join("ca.pem")).display());
     println!("cert_file = \"{}\"", abs(&cert).display());

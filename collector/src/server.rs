@@ -426,6 +426,17 @@ impl App {
                 }
                 Err(r) => error_response(&r, None),
             },
+            (Method::GET, "/api/v1/summary") => match self.admin(peer.as_ref(), &req) {
+                Ok(()) => {
+                    let app = Arc::clone(&self);
+                    match tokio::task::spawn_blocking(move || app.reader.summary()).await {
+                        Ok(Ok(v)) => json_response(200, &v),
+                        Ok(Err(e)) => error_response(&reject(500, "store_error", e), None),
+                        Err(e) => error_response(&reject(500, "internal", e.to_string()), None),
+                    }
+                }
+                Err(r) => error_response(&r, None),
+            },
             (Method::GET, "/api/v1/stats") => match self.admin(peer.as_ref(), &req) {
                 Ok(()) => {
                     let c = &self.counters;

@@ -116,6 +116,8 @@ pub trait QueryStore: Send + Sync {
     fn events(&self, q: &EventQuery) -> Result<(Vec<Value>, Option<i64>), String>;
     /// Every sensor with its state (`status` computed from heartbeat age).
     fn sensors(&self, now_us: i64, late_us: i64, silent_us: i64) -> Result<Vec<Value>, String>;
+    /// Counts: events by type, alerts by signature, events by sensor.
+    fn summary(&self) -> Result<Value, String>;
 }
 
 const SCHEMA: &str = "
@@ -448,6 +450,43 @@ impl QueryStore for SqliteReader {
         }
         Ok(out)
     }
+
+    fn summary(&self) -> Result<Value, String> {
+        let conn = self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let pairs = |sql: &str| -> Result<serde_json::Map<String, Value>, String> {
+            let mut st = conn.prepare(sql).map_err(e2s)?;
+            let rows =
+                st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).map_err(e2s)?;
+            let mut m = serde_json::Map::new();
+            for row in rows {
+                let (k, n) = row.map_err(e2s)?;
+                m.insert(k, n.into());
+            }
+            Ok(m)
+        };
+        let by_type =
+            pairs("SELECT event_type, count(*) FROM events GROUP BY event_type ORDER BY event_type")?;
+        let by_sensor = pairs("SELECT sensor, count(*) FROM events GROUP BY sensor ORDER BY sensor")?;
+        let mut st = conn
+            .prepare(
+                "SELECT signature_id, max(json_extract(json, '$.alert.signature')), min(severity), count(*) FROM events
+                 WHERE event_type = 'alert' GROUP BY signature_id ORDER BY count(*) DESC LIMIT 1000",
+            )
+            .map_err(e2s)?;
+        let alerts: Vec<Value> = st
+            .query_map([], |r| {
+                Ok(serde_json::json!({
+                    "signature_id": r.get::<_, Option<i64>>(0)?, "signature": r.get::<_, Option<String>>(1)?,
+                    "severity": r.get::<_, Option<i64>>(2)?, "count": r.get::<_, i64>(3)?,
+                }))
+            })
+            .map_err(e2s)?
+            .collect::<Result<_, _>>()
+            .map_err(e2s)?;
+        Ok(
+            serde_json::json!({"events_by_type": by_type, "events_by_sensor": by_sensor, "alerts_by_signature": alerts}),
+        )
+    }
 }
 
 #[cfg(test)]
@@ -513,6 +552,11 @@ mod tests {
         assert_eq!(sensors[0]["status"], "ok");
         assert_eq!(sensors[0]["spool_depth"], 3);
         assert_eq!(sensors[0]["events"], 11);
+        let sum = r.summary().unwrap();
+        assert_eq!(sum["events_by_type"]["flow"], 10);
+        assert_eq!(sum["events_by_sensor"]["s1"], 11);
+        assert_eq!(sum["alerts_by_signature"][0]["signature_id"], 7);
+        assert_eq!(sum["alerts_by_signature"][0]["count"], 1);
     }
 
     #[test]

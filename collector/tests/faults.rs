@@ -665,6 +665,11 @@ fn query_api_needs_admin_and_filters() {
     let (_, v2) = get(&format!("/api/v1/events?event_type=flow&limit=1000&after_id={next}"), Some(&admin));
     assert_eq!(v["events"].as_array().unwrap().len() + v2["events"].as_array().unwrap().len(), 270);
     assert_eq!(get("/api/v1/events?bogus=1", Some(&admin)).0, 400);
+    let (s, v) = get("/api/v1/summary", Some(&admin));
+    assert_eq!(s, 200);
+    assert_eq!(v["events_by_type"]["alert"], 30);
+    assert_eq!(v["events_by_type"]["flow"], 270);
+    assert_eq!(v["alerts_by_signature"][0]["signature"], "synthetic");
     let (s, v) = get("/api/v1/sensors", Some(&admin));
     assert_eq!(s, 200);
     assert_eq!(v["sensors"][0]["sensor"], "s1");
@@ -742,6 +747,7 @@ fn f9_sensor_replay_stored_equals_eve_output() {
     let cfg = sensor_config(&pki, t.path(), "sensor", &col.url());
     let mut eve = replay(&bin, &cfg, &t.path().join("eve.json"), &bundled_pcaps());
     assert!(eve.len() > 50, "the bundled pcaps produce events: {}", eve.len());
+    eprintln!("f9: {} EVE records from {} pcaps", eve.len(), bundled_pcaps().len());
     eve.sort();
     wait_until(Duration::from_secs(30), "all events stored", || stored_lines(&col).len() >= eve.len());
     assert_eq!(stored_lines(&col), eve, "collector set = sensor EVE output, exactly");
