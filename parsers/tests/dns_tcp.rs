@@ -139,12 +139,12 @@ fn garbage_after_gap_never_loops_and_short_lengths_resync() {
 
 #[test]
 fn large_candidate_after_gap_byte_by_byte() {
-    // A ~24 KiB response (2000 A records), after a gap, fed one octet at a
+    // A ~6 KiB response (500 A records), after a gap, fed one octet at a
     // time: the probe decides exactly as with the whole stream.
-    let mut e = dns_support::Emitter::new(0x4242, 0x8180, [1, 2000, 0, 0], true);
+    let mut e = dns_support::Emitter::new(0x4242, 0x8180, [1, 500, 0, 0], true);
     let name: Vec<Vec<u8>> = vec![b"big".to_vec(), b"example".to_vec(), b"com".to_vec()];
     e.question(&name, 1, 1);
-    for i in 0..2000u32 {
+    for i in 0..500u32 {
         e.record(&name, 1, 1, 60, &dns_support::EmitRdata::A(i.to_be_bytes()));
     }
     let msg = e.buf;
@@ -177,4 +177,18 @@ fn large_candidate_after_gap_byte_by_byte() {
     }
     assert_eq!(dropped, 6);
     assert_eq!(frames, [msg, fixtures::RESPONSE_TXT.bytes()]);
+}
+
+#[test]
+fn fuzz_regression_probe_verdict_is_split_independent() {
+    // cargo fuzz dns_tcp crash-c0ef263a: a resync probe that cached its last
+    // verdict and skipped re-parsing until the candidate had doubled stayed
+    // `Incomplete` at the end of a byte-by-byte stream, where the whole
+    // stream rejected the candidate and framed a later message.
+    let input = include_bytes!("dns_support/fuzz_dns_tcp_crash_c0ef263a.bin");
+    let stream = &input[2..];
+    let whole = run(&[stream], &[]);
+    let chunks: Vec<&[u8]> = stream.chunks(1).collect();
+    assert_eq!(run(&chunks, &[]), whole);
+    assert!(whole.iter().any(|o| matches!(o, Out::Frame(_))));
 }

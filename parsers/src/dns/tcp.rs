@@ -11,11 +11,13 @@
 //! anomaly other than `truncated` (or a prefix that already holds every
 //! entry, which would leave trailing data) rejects it at once. Anomalies of
 //! a prefix are a subset of the whole message's, so this decides exactly as
-//! waiting would, only sooner; to keep the cost linear when a candidate
-//! arrives in tiny pieces, its prefix is re-parsed only each time it has
-//! doubled. A failed probe discards one octet; the first accepted message
-//! puts the framer back in sync. Every frame and discard depends only on
-//! the octets, never on how the stream was split.
+//! waiting would, only sooner. The verdict is recomputed from the octets
+//! present at every call (never cached), so every frame and discard depends
+//! only on the octets, never on how the stream was split. (Cost: probing a
+//! candidate of `L` octets that arrives in `k` pieces parses up to `k·L`
+//! octets; it only happens after a gap, and stops at the first anomaly.)
+//! A failed probe discards one octet; the first accepted message puts the
+//! framer back in sync.
 
 use super::Anomalies;
 use super::header::{HEADER_LEN, Header, Opcode};
@@ -50,17 +52,12 @@ pub enum TcpFramerError {
 #[derive(Debug, Clone, Default)]
 pub struct TcpFramer {
     probing: bool,
-    /// Probing: octets of the current candidate already parsed clean (the
-    /// caller re-presents the same candidate after `Incomplete`). The
-    /// prefix is parsed again only once it has doubled, so a candidate
-    /// delivered one octet at a time costs O(length), not O(length²).
-    probe_seen: usize,
 }
 
 impl TcpFramer {
     /// A framer at the start of a connection (trusts the first length).
     pub fn new() -> Self {
-        TcpFramer { probing: false, probe_seen: 0 }
+        TcpFramer { probing: false }
     }
 
     /// Whether the framer is probing for a message boundary.
@@ -96,7 +93,6 @@ impl StreamFramer for TcpFramer {
             Err(needed) => return FrameStep::Incomplete { needed },
         };
         let total = PREFIX_LEN + len;
-        let seen = core::mem::take(&mut self.probe_seen);
         if self.probing {
             let resync = FrameStep::Discard { consumed: 1, error: TcpFramerError::Resync };
             if len < HEADER_LEN {
@@ -110,17 +106,12 @@ impl StreamFramer for TcpFramer {
             }
             let avail = buf.get(PREFIX_LEN..total.min(buf.len())).unwrap_or_default();
             let complete = avail.len() == len;
-            if !complete && avail.len() < seen.saturating_mul(2) {
-                self.probe_seen = seen;
-                return FrameStep::Incomplete { needed: total - buf.len() };
-            }
             return match Message::parse(avail).map(|m| m.anomalies()) {
                 Ok(a) if a.is_empty() && complete => {
                     self.probing = false;
                     FrameStep::Frame { frame: avail, consumed: total }
                 }
                 Ok(a) if a == Anomalies::TRUNCATED && !complete => {
-                    self.probe_seen = avail.len();
                     FrameStep::Incomplete { needed: total - buf.len() }
                 }
                 _ => resync,
@@ -141,7 +132,6 @@ impl StreamFramer for TcpFramer {
 
     fn gap(&mut self) {
         self.probing = true;
-        self.probe_seen = 0;
     }
 }
 
