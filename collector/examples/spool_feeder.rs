@@ -6,7 +6,7 @@
 //! spool_feeder --spool DIR [--url URL --ca F --cert F --key F | --token-file F] [--sensor ID]
 //!              [--start N] [--count N] [--rate EV_PER_S] [--commit-every N] [--priority-every N]
 //!              [--pad BYTES] [--max-bytes N] [--segment-bytes N] [--fsync batch|always|never]
-//!              [--drain-secs S] [--heartbeat-s S] [--linger-secs S]
+//!              [--drain-secs S] [--heartbeat-s S] [--linger-secs S] [--garbage-at I]
 //! ```
 //! Record `i` is `{"timestamp":…,"event_type":"flow"|"alert","flow_id":i,…}`
 //! (every `priority-every`-th record is an alert). Prints `committed <n>` after
@@ -100,12 +100,18 @@ fn main() {
     let rate = num(&args, "--rate", 0);
     let commit_every = num(&args, "--commit-every", 100).max(1);
     let prio = num(&args, "--priority-every", 10);
+    let garbage_at = arg(&args, "--garbage-at").and_then(|v| v.parse::<u64>().ok());
     let pad = "x".repeat(num(&args, "--pad", 0) as usize);
     let t0 = Instant::now();
     let mut out = std::io::stdout().lock();
     for i in start..start + count {
-        let r = record(i, prio, &pad);
-        d.submit(prio > 0 && i.is_multiple_of(prio), r.as_bytes());
+        if Some(i) == garbage_at {
+            // A record the collector must refuse (tests the dead-letter path).
+            d.submit(false, b"{not json");
+        } else {
+            let r = record(i, prio, &pad);
+            d.submit(prio > 0 && i.is_multiple_of(prio), r.as_bytes());
+        }
         let done = i - start + 1;
         if done.is_multiple_of(commit_every) || done == count {
             d.commit();

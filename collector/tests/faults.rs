@@ -775,3 +775,72 @@ fn f10_sensor_replay_with_collector_down_then_restart_drains() {
     wait_until(Duration::from_secs(30), "all events stored", || stored_lines(&col).len() >= eve.len());
     assert_eq!(stored_lines(&col), eve, "both runs stored exactly once");
 }
+
+#[test]
+fn f11_permanent_rejection_dead_letters_batch_counts_and_alerts() {
+    let t = tempfile::tempdir().unwrap();
+    let pki = Pki::new(&t.path().join("pki"), &["s1"]);
+    let mut col = Collector::configure(&pki, t.path(), free_port(), "");
+    col.start();
+    let spool = t.path().join("spool");
+    let mut f = Proc::spawn(&mut feeder(
+        &pki,
+        &spool,
+        Some(&col.url()),
+        "s1",
+        &["--count", "3000", "--garbage-at", "1500", "--batch-events", "200", "--commit-every", "50"],
+    ));
+    assert!(f.wait(Duration::from_secs(120)).success(), "{}", f.err());
+    let st = f.stats();
+    assert_eq!(st["final"]["forward"]["deadletter_batches"], 1, "{st}");
+    assert_eq!(st["final"]["spool"]["depth"], 0, "the rest is delivered: {st}");
+    assert!(st["final"]["forward"]["last_error"].as_str().unwrap().contains("400"), "{st}");
+    // The refused batch is on disk with its reason; together with what was stored it is every record once.
+    let dl = spool.join("deadletter");
+    let mut dead_ids = Vec::new();
+    let mut reasons = 0;
+    for e in std::fs::read_dir(&dl).unwrap() {
+        let p = e.unwrap().path();
+        let text = std::fs::read_to_string(&p).unwrap();
+        if p.to_string_lossy().ends_with(".reason.json") {
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(v["status"], 400);
+            assert!(v["response"].as_str().unwrap().contains("malformed_json"));
+            reasons += 1;
+        } else {
+            assert!(text.contains("{not json"));
+            dead_ids.extend(
+                text.lines()
+                    .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                    .filter_map(|v| v["flow_id"].as_u64()),
+            );
+        }
+    }
+    assert_eq!(reasons, 1);
+    assert!(!dead_ids.is_empty());
+    let mut all = col.ids();
+    all.extend(&dead_ids);
+    assert_exact(&all, (0..3000).filter(|&i| i != 1500));
+    let alerts = col.stored().into_iter().filter(|(_, _, j)| j.contains("\"signature_id\":3000002")).count();
+    assert_eq!(alerts, 1, "one self-alert for the dead-lettered batch");
+}
+
+#[test]
+fn f12_rate_limited_429_retry_after_honoured_nothing_lost() {
+    let t = tempfile::tempdir().unwrap();
+    let pki = Pki::new(&t.path().join("pki"), &["s1"]);
+    let mut col = Collector::configure(&pki, t.path(), free_port(), "rate_limit_events_per_s = 1000\n");
+    col.start();
+    let mut f = Proc::spawn(&mut feeder(
+        &pki,
+        &t.path().join("spool"),
+        Some(&col.url()),
+        "s1",
+        &["--count", "6000", "--batch-events", "500", "--drain-secs", "60"],
+    ));
+    assert!(f.wait(Duration::from_secs(120)).success(), "{}", f.err());
+    let st = f.stats();
+    assert!(st["final"]["forward"]["retries"].as_u64().unwrap() > 0, "{st}");
+    assert_exact(&col.ids(), 0..6000);
+    assert!(col.proc.as_ref().unwrap().err().contains("429 rate_limited"));
+}
