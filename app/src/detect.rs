@@ -84,6 +84,14 @@ pub fn detect_protocol(
     }
 }
 
+/// The protocol configured on `port` for `l4`, if any. The flow layer uses it
+/// to orient a flow picked up mid-session (no SYN seen): the side on a
+/// configured port is the server, so requests are `ToServer` (the app layer
+/// pairs Modbus by direction).
+pub fn service_port(cfg: &AppConfig, l4: L4, port: u16) -> Option<AppProto> {
+    by_port(cfg, l4, port)
+}
+
 fn by_port(cfg: &AppConfig, l4: L4, port: u16) -> Option<AppProto> {
     let pick = |tcp: &[u16], udp: &[u16]| match l4 {
         L4::Tcp => tcp.contains(&port),

@@ -44,7 +44,7 @@ mod stats;
 mod streambuf;
 
 pub use config::AppConfig;
-pub use detect::{CONFIDENCE_PORT, Confidence, Decision, PROBE_MAX_PACKETS, detect_protocol};
+pub use detect::{CONFIDENCE_PORT, Confidence, Decision, PROBE_MAX_PACKETS, detect_protocol, service_port};
 pub use dnp3::{DNP3_LEFTOVER_CAP, DNP3_MAX_POINTS_PER_RECORD, DNP3_PENDING_OBJECTS};
 pub use dns::{DNS_MAX_ANSWER_ADDRS, DNS_MAX_RECORDS_PER_SECTION, DNS_TCP_LEFTOVER_CAP};
 pub use limit::{MAX_ANOMALY_NAMES_PER_FLOW, MAX_RATE_KEYS_PER_FLOW};

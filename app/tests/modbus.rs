@@ -5,7 +5,7 @@
 
 mod common;
 
-use centinela_app::{AppConfig, AppProto, Decision, Direction, L4, detect_protocol};
+use centinela_app::{AppConfig, AppProto, Decision, Direction, L4, detect_protocol, service_port};
 use centinela_pcapgen::proto::modbus as mb;
 use common::{Harness, strip};
 use serde_json::json;
@@ -337,6 +337,9 @@ fn probe_recognises_modbus_on_odd_ports() {
         detect_protocol(&cfg, L4::Tcp, 40000, 8080, C2S, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
         Decision::None
     );
+    assert_eq!(service_port(&cfg, L4::Tcp, 502), Some(AppProto::Modbus));
+    assert_eq!(service_port(&cfg, L4::Udp, 20000), Some(AppProto::Dnp3));
+    assert_eq!(service_port(&cfg, L4::Tcp, 40000), None);
     let off = AppConfig { probe: false, ..AppConfig::default() };
     assert_eq!(detect_protocol(&off, L4::Tcp, 40000, 5020, C2S, &req), Decision::None);
 }
