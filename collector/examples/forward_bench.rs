@@ -9,7 +9,8 @@
 //! The collector runs in-process (its real HTTPS server on 127.0.0.1 with mutual
 //! TLS); each sensor is a real `Delivery` (spool + forwarder thread). Options:
 //! `--events N` (per sensor, default 300000), `--spool-mb N` (default 256),
-//! `--latency-secs N` (default 10), `--latency-ms N` (batch latency, default 200).
+//! `--latency-secs N` (default 10), `--latency-ms N` (batch latency, default 200),
+//! `--batch-events N`, `--batch-bytes N` (forwarder batch limits), `--spool-fsync-never 1` (sensor spool and ledger without fsync, to separate fsync cost).
 
 use centinela_collector::{config::CollectorConfig, pki, server};
 use centinela_forward::spool::{Class, FsyncPolicy, Spool, SpoolOptions};
@@ -123,6 +124,8 @@ fn delivery(pki_dir: &Path, work: &Path, url: &str, sensor: &str, latency_ms: u6
         cert_file: Some(pki_dir.join("sensors").join(format!("{sensor}.pem"))),
         key_file: Some(pki_dir.join("sensors").join(format!("{sensor}.key"))),
         batch_max_latency_ms: latency_ms,
+        batch_max_events: arg("--batch-events", ForwardConfig::default().batch_max_events as u64) as usize,
+        batch_max_bytes: arg("--batch-bytes", ForwardConfig::default().batch_max_bytes as u64) as usize,
         heartbeat_interval_s: 0,
         ..ForwardConfig::default()
     };
