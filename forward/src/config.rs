@@ -35,6 +35,8 @@ impl Default for SpoolConfig {
 
 /// Smallest accepted `segment_bytes`.
 pub const MIN_SEGMENT_BYTES: u64 = 64 << 10;
+/// Largest accepted `segment_bytes` (recovery holds one segment in memory).
+pub const MAX_SEGMENT_BYTES: u64 = 256 << 20;
 
 impl SpoolConfig {
     /// Checks the values; `Err((key, problem and fix))`.
@@ -265,6 +267,8 @@ mod tests {
         assert_eq!(e.0, "forward.ca_file");
         assert!(e.1.contains("no certificate"), "{e:?}");
         let mut s = SpoolConfig { segment_bytes: 10, ..SpoolConfig::default() };
+        assert_eq!(s.validate().unwrap_err().0, "spool.segment_bytes");
+        s.segment_bytes = 1 << 30;
         assert_eq!(s.validate().unwrap_err().0, "spool.segment_bytes");
         s.segment_bytes = 1 << 20;
         s.priority_reserve = 2.0;
