@@ -456,6 +456,7 @@ enum Size {
 }
 
 impl Kind {
+    #[inline]
     const fn size(self) -> Size {
         match self {
             Kind::PackedBit => Size::Packed(1),
@@ -1051,14 +1052,27 @@ impl<'a> ObjectHeader<'a> {
             Range::StartStop { start, .. } => start,
             _ => 0,
         };
-        Points { header: *self, pos: 0, i: 0, n, first }
+        Points {
+            data: self.data,
+            kind: self.kind,
+            prefix: self.qualifier.prefix(),
+            size: self.kind.size(),
+            pos: 0,
+            i: 0,
+            n,
+            first,
+        }
     }
 }
 
 /// Iterator over the objects of one header.
 #[derive(Debug, Clone)]
 pub struct Points<'a> {
-    header: ObjectHeader<'a>,
+    data: &'a [u8],
+    kind: Kind,
+    // Decided once per header, not per point.
+    prefix: Prefix,
+    size: Size,
     pos: usize,
     i: u64,
     n: u64,
@@ -1087,6 +1101,7 @@ fn arr<const N: usize>(b: &[u8]) -> [u8; N] {
 }
 
 /// Decode an object of `kind` whose octets are exactly `b`.
+#[inline]
 fn decode(kind: Kind, b: &[u8]) -> Value<'_> {
     let tail = |off: usize| b.get(off..).unwrap_or_default();
     let first = b.first().copied().unwrap_or(0);
@@ -1144,16 +1159,21 @@ fn decode(kind: Kind, b: &[u8]) -> Value<'_> {
 impl<'a> Iterator for Points<'a> {
     type Item = Point<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<Point<'a>> {
         if self.i >= self.n {
             return None;
         }
-        let h = &self.header;
-        let data = h.data;
+        let data = self.data;
+        let kind = self.kind;
         let i = self.i;
         self.i += 1;
         let seq_index = self.first.wrapping_add(i as u32);
-        let point = match (h.qualifier.prefix(), h.kind.size()) {
+        let point = match (self.prefix, self.size) {
+            (Prefix::None, Size::Packed(1)) => {
+                let byte = *data.get((i / 8) as usize)?;
+                Point { index: seq_index, value: Value::Bit((byte >> (i % 8)) & 1 != 0) }
+            }
             (Prefix::None, Size::Packed(bits)) => {
                 let bit = i.checked_mul(bits as u64)?;
                 let byte = *data.get((bit / 8) as usize)?;
@@ -1164,13 +1184,13 @@ impl<'a> Iterator for Points<'a> {
             (Prefix::None, Size::Fixed(s)) => {
                 let b = data.get(self.pos..self.pos + s)?;
                 self.pos += s;
-                Point { index: seq_index, value: decode(h.kind, b) }
+                Point { index: seq_index, value: decode(kind, b) }
             }
             (Prefix::None, Size::Attribute) => {
                 let l = attribute_len(data.get(self.pos..)?)?;
                 let b = data.get(self.pos..self.pos + l)?;
                 self.pos += l;
-                Point { index: seq_index, value: decode(h.kind, b) }
+                Point { index: seq_index, value: decode(kind, b) }
             }
             (Prefix::Index(w), size) => {
                 let index = read_uint(data, self.pos, w)?;
@@ -1182,7 +1202,7 @@ impl<'a> Iterator for Points<'a> {
                 };
                 let b = data.get(at..at + l)?;
                 self.pos = at + l;
-                Point { index, value: decode(h.kind, b) }
+                Point { index, value: decode(kind, b) }
             }
             (Prefix::Size(w), size) => {
                 let l = read_uint(data, self.pos, w)? as usize;
@@ -1190,8 +1210,8 @@ impl<'a> Iterator for Points<'a> {
                 let b = data.get(at..at.checked_add(l)?)?;
                 self.pos = at + l;
                 let value = match size {
-                    Size::Fixed(s) if s == l && s > 0 => decode(h.kind, b),
-                    Size::Attribute => decode(h.kind, b),
+                    Size::Fixed(s) if s == l && s > 0 => decode(kind, b),
+                    Size::Attribute => decode(kind, b),
                     _ => Value::Bytes(b),
                 };
                 Point { index: i as u32, value }
