@@ -48,10 +48,13 @@ impl SpoolConfig {
         if self.dir.exists() && !self.dir.is_dir() {
             return err("dir", format!("{} exists and is not a directory", self.dir.display()));
         }
-        if self.segment_bytes < MIN_SEGMENT_BYTES {
+        if !(MIN_SEGMENT_BYTES..=MAX_SEGMENT_BYTES).contains(&self.segment_bytes) {
             return err(
                 "segment_bytes",
-                format!("{} is below the minimum {MIN_SEGMENT_BYTES}", self.segment_bytes),
+                format!(
+                    "{} must be between {MIN_SEGMENT_BYTES} and {MAX_SEGMENT_BYTES} (recovery reads one segment at a time)",
+                    self.segment_bytes
+                ),
             );
         }
         if self.max_bytes < self.segment_bytes.saturating_mul(4) {
