@@ -95,7 +95,7 @@ pub fn transport(p: &Packet) -> Option<Transport<'_>> {
     use etherparse::{LaxSlicedPacket, TransportSlice};
     let sliced = match p.linktype {
         Linktype::ETHERNET => LaxSlicedPacket::from_ethernet(&p.data).ok()?,
-        Linktype::RAW | Linktype(228) | Linktype(229) => LaxSlicedPacket::from_ip(&p.data).ok()?,
+        Linktype::RAW | Linktype(228 | 229) => LaxSlicedPacket::from_ip(&p.data).ok()?,
         Linktype::LINUX_SLL => {
             if p.data.len() < 16 {
                 return None;
@@ -181,10 +181,10 @@ pub fn find_captures(dir: &Path) -> Vec<PathBuf> {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if let Some(ext) = p.extension().and_then(|e| e.to_str()) {
-                if matches!(ext, "pcap" | "pcapng" | "cap" | "dmp") {
-                    out.push(p);
-                }
+            } else if let Some(ext) = p.extension().and_then(|e| e.to_str())
+                && matches!(ext, "pcap" | "pcapng" | "cap" | "dmp")
+            {
+                out.push(p);
             }
         }
     }
