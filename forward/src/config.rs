@@ -218,6 +218,18 @@ impl ForwardConfig {
         if self.backoff_initial_ms == 0 || self.backoff_max_ms < self.backoff_initial_ms {
             return err("backoff_max_ms", "need 0 < backoff_initial_ms <= backoff_max_ms".into());
         }
+        if self.heartbeat_interval_s > 86_400 {
+            return err(
+                "heartbeat_interval_s",
+                format!("{} must be at most 86400 (0 = no heartbeats)", self.heartbeat_interval_s),
+            );
+        }
+        if self.batch_max_latency_ms > 3_600_000 || self.backoff_max_ms > 3_600_000 {
+            return err(
+                "batch_max_latency_ms",
+                "batch_max_latency_ms and backoff_max_ms must be at most 3600000 (1 h)".into(),
+            );
+        }
         if self.connect_timeout_ms == 0 || self.request_timeout_ms == 0 {
             return err("request_timeout_ms", "timeouts must be > 0".into());
         }

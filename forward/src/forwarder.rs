@@ -120,7 +120,8 @@ impl Forwarder {
 
     /// Sleeps up to `d`, returning early when the drain deadline passes.
     fn sleep(&self, d: Duration) {
-        let end = Instant::now() + d;
+        let now = Instant::now();
+        let end = now.checked_add(d).unwrap_or(now);
         while Instant::now() < end && !self.past_deadline() {
             std::thread::sleep(WAIT_SLICE.min(end.saturating_duration_since(Instant::now())));
         }
@@ -341,7 +342,7 @@ impl Forwarder {
             }
             if !hb_every.is_zero() && Instant::now() >= next_hb && !self.stopping() {
                 self.heartbeat();
-                next_hb = Instant::now() + hb_every;
+                next_hb = Instant::now().checked_add(hb_every).unwrap_or_else(Instant::now);
             }
             let inf = match self.next_batch() {
                 Ok(Some(i)) => i,

@@ -245,7 +245,7 @@ impl Delivery {
     fn stop(&mut self, drain: Duration) {
         self.commit();
         *self.shared.deadline.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
-            Some(Instant::now() + drain);
+            Some(Instant::now().checked_add(drain).unwrap_or_else(Instant::now));
         self.shared.stop.store(true, Ordering::Release);
         self.shared.cv.notify_all();
         if let Some(t) = self.thread.take() {
