@@ -5,7 +5,8 @@
 //! Content-Type: application/x-ndjson
 //! Content-Encoding: gzip
 //! X-Centinela-Sensor: <sensor id>          (must match the client certificate CN / token owner)
-//! X-Centinela-Batch-Seq: <u64>             (strictly increasing per sensor, starts at 1)
+//! X-Centinela-Batch-Seq: <u64>             (strictly increasing per sensor; a new spool starts at the
+//!                                           wall-clock time in µs, so a wiped spool never reuses a seq)
 //! X-Centinela-Batch-Count: <records in the body>
 //! Authorization: Bearer <token>            (optional, when tokens are configured)
 //!
