@@ -259,7 +259,10 @@ mod tests {
             },
         };
         let s = serde_json::to_string(&ev).unwrap();
-        assert!(s.starts_with(r#"{"timestamp":"2016-08-09T17:28:47.000001+0000","flow_id":42,"pcap_cnt":7"#), "{s}");
+        assert!(
+            s.starts_with(r#"{"timestamp":"2016-08-09T17:28:47.000001+0000","flow_id":42,"pcap_cnt":7"#),
+            "{s}"
+        );
         assert!(s.contains(r#""event_type":"alert","alert":{"action":"allowed""#), "{s}");
         let back: Event = serde_json::from_str(&s).unwrap();
         assert_eq!(back, ev);
