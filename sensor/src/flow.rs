@@ -13,7 +13,82 @@ use base64::Engine as _;
 use centinela_events::Timestamp;
 use sha1::{Digest, Sha1};
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
 use std::net::IpAddr;
+
+/// A fast keyed hasher for the flow index: a multiply-rotate mix over the
+/// key's words with a per-table random seed (so crafted flow keys cannot
+/// aim at one bucket across runs), finished with a full avalanche. The
+/// index is never iterated, so the seed does not affect output order.
+#[derive(Debug, Clone, Copy)]
+pub struct SeededState(u64);
+
+impl SeededState {
+    /// A state with a random seed.
+    pub fn random() -> Self {
+        Self(std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64) | 1)
+    }
+}
+
+impl BuildHasher for SeededState {
+    type Hasher = SeededHasher;
+    fn build_hasher(&self) -> SeededHasher {
+        SeededHasher(self.0)
+    }
+}
+
+/// Hasher of [`SeededState`].
+#[derive(Debug, Clone, Copy)]
+pub struct SeededHasher(u64);
+
+impl SeededHasher {
+    #[inline]
+    fn mix(&mut self, w: u64) {
+        self.0 = (self.0 ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29);
+    }
+}
+
+impl Hasher for SeededHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.mix(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.mix(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 56));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.mix(u64::from(i));
+    }
+    #[inline]
+    fn write_u16(&mut self, i: u16) {
+        self.mix(u64::from(i));
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.mix(u64::from(i));
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.mix(i);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.mix(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        mix64(self.0)
+    }
+}
 
 /// A direction-less flow key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -212,7 +287,7 @@ struct Slot<V> {
 pub struct FlowTable<V> {
     slots: Vec<Slot<V>>,
     free: Vec<u32>,
-    index: HashMap<FlowKey, u32>,
+    index: HashMap<FlowKey, u32, SeededState>,
     heads: [u32; CLASSES],
     tails: [u32; CLASSES],
     cap: usize,
@@ -231,7 +306,7 @@ impl<V> FlowTable<V> {
         Self {
             slots: Vec::new(),
             free: Vec::new(),
-            index: HashMap::new(),
+            index: HashMap::with_hasher(SeededState::random()),
             heads: [NIL; CLASSES],
             tails: [NIL; CLASSES],
             cap: cap.max(1),

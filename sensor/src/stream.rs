@@ -106,18 +106,32 @@ pub struct HalfStream {
     pub fin_at: Option<u64>,
 }
 
-/// Sampled fingerprint: length plus up to 32 words spread over the data.
+/// Sampled fingerprint: length plus up to 32 words spread over the data
+/// (and the last word), so it costs the same for any segment size.
 fn fingerprint(d: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ d.len() as u64;
-    let step = (d.len() / 32).max(1);
-    let mut i = 0;
-    while i < d.len() {
-        let end = (i + 8).min(d.len());
+    let mut mix = |w: u64| h = (h ^ w).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(17);
+    if d.len() < 8 {
         let mut w = [0u8; 8];
-        w[..end - i].copy_from_slice(&d[i..end]);
-        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(17);
-        i += step.max(8);
+        w[..d.len()].copy_from_slice(d);
+        mix(u64::from_le_bytes(w));
+        return h;
     }
+    let last = d.len() - 8;
+    let step = (d.len() / 32).max(8);
+    let word = |at: usize| -> u64 {
+        let mut w = [0u8; 8];
+        if let Some(s) = d.get(at..at + 8) {
+            w.copy_from_slice(s);
+        }
+        u64::from_le_bytes(w)
+    };
+    let mut i = 0;
+    while i < last {
+        mix(word(i));
+        i += step;
+    }
+    mix(word(last));
     h
 }
 
