@@ -1,5 +1,5 @@
 //! `[app]` configuration section (documented key by key in
-//! `docs/config/app.md`).
+//! `docs/CONFIG.md`, section `[app]`).
 //!
 //! Defaults are chosen for a SCADA SPAN port: every ICS parser **on**
 //! (Suricata ships them off), probing of unknown ports on, and protocol

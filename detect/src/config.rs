@@ -1,4 +1,4 @@
-//! `[detect]` configuration section (documented in `docs/config/detect.md`).
+//! `[detect]` configuration section (documented in `docs/CONFIG.md`, section `[detect]`).
 use serde::{Deserialize, Serialize};
 
 /// Detector configuration (`[detect]` in `centinela.toml`).

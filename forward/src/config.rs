@@ -1,5 +1,5 @@
 //! `[spool]` and `[forward]` configuration sections (documented key by key in
-//! `docs/config/spool.md` and `docs/config/forward.md`).
+//! `docs/CONFIG.md`, sections `[spool]` and `[forward]`).
 
 use crate::spool::FsyncPolicy;
 use serde::{Deserialize, Serialize};
