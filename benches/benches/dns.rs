@@ -1,7 +1,9 @@
 //! DNS decoding throughput on real messages from the captures: queries
 //! (parse + question name, as the app layer and the exfiltration detector
 //! use them) and typical responses (parse + every answer's rdata decoded),
-//! plus the DNS-over-TCP framer over a stream of framed responses.
+//! plus the DNS-over-TCP framer over a stream of framed responses. Queries,
+//! responses and a parse-only pass are also reported per on-CPU second of
+//! the benchmark thread (the machine may be shared).
 use centinela_benches::dns;
 use centinela_parsers::dns::{Message, RData, TcpFramer};
 use centinela_parsers::stream::drive;
@@ -42,6 +44,37 @@ fn use_response(b: &[u8]) -> u64 {
     acc
 }
 
+/// Run `f` over `msgs` for about two seconds and print messages per on-CPU
+/// second of this thread (the machine may be shared: wall-clock figures
+/// understate it) and per wall second.
+fn cpu_throughput(name: &str, msgs: &[Vec<u8>], f: fn(&[u8]) -> u64) {
+    let (Some(t0), start) = (dns::thread_cpu_ns(), std::time::Instant::now()) else { return };
+    let mut rounds = 0u64;
+    let mut acc = 0u64;
+    while start.elapsed().as_millis() < 2000 {
+        acc = acc.wrapping_add(msgs.iter().map(|m| f(black_box(m))).sum::<u64>());
+        rounds += 1;
+    }
+    let Some(t1) = dns::thread_cpu_ns() else { return };
+    let cpu_s = (t1.saturating_sub(t0)) as f64 / 1e9;
+    if cpu_s <= 0.0 {
+        return;
+    }
+    let n = rounds as f64 * msgs.len() as f64;
+    let wall = start.elapsed().as_secs_f64();
+    println!(
+        "dns {name}: {:.2} M messages/s per CPU second, {:.2} M/s wall \
+         ({rounds} rounds, {cpu_s:.2} s on CPU in {wall:.2} s wall, check {acc})",
+        n / cpu_s / 1e6,
+        n / wall / 1e6,
+    );
+}
+
+/// Parse only (the single validation pass), for the profile split.
+fn parse_only(b: &[u8]) -> u64 {
+    Message::parse(b).map_or(0, |m| u64::from(m.anomalies().bits()) + m.parsed_len() as u64)
+}
+
 fn bench(c: &mut Criterion) {
     let s = dns::load();
     let qbytes: usize = s.queries.iter().map(Vec::len).sum();
@@ -52,6 +85,10 @@ fn bench(c: &mut Criterion) {
         s.responses.len(),
         s.sources
     );
+    cpu_throughput("queries (parse + qname)", &s.queries, use_query);
+    cpu_throughput("typical responses (parse + answers)", &s.responses, use_response);
+    cpu_throughput("typical responses (parse only)", &s.responses, parse_only);
+
     let mut g = c.benchmark_group("dns");
     g.throughput(Throughput::Elements(s.queries.len() as u64));
     g.bench_function("query_parse_and_qname", |b| {
@@ -60,6 +97,9 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(s.responses.len() as u64));
     g.bench_function("response_parse_and_answers", |b| {
         b.iter(|| s.responses.iter().map(|r| use_response(black_box(r))).sum::<u64>());
+    });
+    g.bench_function("response_parse_only", |b| {
+        b.iter(|| s.responses.iter().map(|r| parse_only(black_box(r))).sum::<u64>());
     });
     g.throughput(Throughput::Bytes(rbytes as u64));
     g.bench_function("response_parse_and_answers_bytes", |b| {

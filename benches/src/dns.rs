@@ -7,6 +7,7 @@
 //! (QR = 1, at least one answer, at most 512 octets, no anomaly): the two
 //! shapes a sensor sees most on a resolver link.
 
+pub use crate::dnp3::thread_cpu_ns;
 use centinela_parsers::dns::Message;
 use pcap_parser::{Linktype, PcapBlockOwned, PcapError, create_reader};
 use std::path::{Path, PathBuf};
