@@ -305,13 +305,16 @@ proptest! {
             let (used, _) = drive(&mut framer, &buf, |f| got.push(f.to_vec()), |_, _| {});
             buf.drain(..used);
         }
-        // CRC-delimited (user/reserved) frames may end early only on a CRC
-        // collision; all fixed-length ones must come back exactly.
-        let fixed = gs.iter().filter(|g| g.dir() == Direction::Request && !matches!(g, Gen::Other { .. })).count();
-        if fixed == reqs.len() {
+        // CRC-delimited (user/reserved) frames have no length field: a frame
+        // whose proper prefix happens to end in a valid CRC (probability
+        // ~2^-16 per byte) is genuinely ambiguous on the wire, and what
+        // follows it may be framed differently. Only unambiguous streams are
+        // compared; all of them must come back exactly.
+        let ambiguous = reqs.iter().any(|f| {
+            (4..f.len()).any(|k| rtu::crc16(&f[..k - 2]).to_le_bytes() == [f[k - 2], f[k - 1]])
+        });
+        if !ambiguous {
             prop_assert_eq!(got, reqs);
-        } else {
-            prop_assert!(got.len() >= fixed);
         }
     }
 
