@@ -98,17 +98,20 @@ impl<'a> Message<'a> {
     }
 
     /// Transaction id.
+    #[inline]
     pub fn id(&self) -> u16 {
         self.header.id()
     }
 
     /// Whether this is a response (QR).
+    #[inline]
     pub fn is_response(&self) -> bool {
         self.header.is_response()
     }
 
     /// The 12-bit RCODE: the header's 4 bits, extended by the OPT record's
     /// upper 8 bits when there is one (RFC 6891 §6.1.3).
+    #[inline]
     pub fn rcode(&self) -> Rcode {
         let low = u16::from(self.header.rcode());
         let high = self.edns.map_or(0, |e| u16::from(e.extended_rcode));
@@ -116,6 +119,7 @@ impl<'a> Message<'a> {
     }
 
     /// Everything validation flagged: message, names and rdata.
+    #[inline]
     pub fn anomalies(&self) -> Anomalies {
         self.anomalies
     }
@@ -137,16 +141,19 @@ impl<'a> Message<'a> {
     }
 
     /// The questions that validated.
+    #[inline]
     pub fn questions(&self) -> Questions<'a> {
         Questions { msg: self.bytes, pos: self.starts[0], remaining: self.counts[0] }
     }
 
     /// The first question, if any (most messages have exactly one).
+    #[inline]
     pub fn question(&self) -> Option<Question<'a>> {
         self.questions().next()
     }
 
     /// The answer records that validated.
+    #[inline]
     pub fn answers(&self) -> Records<'a> {
         self.section(1)
     }
@@ -171,6 +178,7 @@ impl<'a> Message<'a> {
         }
     }
 
+    #[inline]
     fn section(&self, s: usize) -> Records<'a> {
         let mut counts = [0u16; 3];
         counts[s - 1] = self.counts[s];
@@ -250,6 +258,7 @@ fn skip_record<'a>(
 }
 
 /// TYPE, CLASS, TTL, RDLENGTH of a resource record at `at`.
+#[inline]
 fn read_rr_fixed(msg: &[u8], at: usize) -> Option<(RrFields, u16)> {
     let rtype = Type::from(be16(msg, at)?);
     let class = be16(msg, at + 2)?;
@@ -279,6 +288,7 @@ pub struct Questions<'a> {
 
 impl<'a> Iterator for Questions<'a> {
     type Item = Question<'a>;
+    #[inline]
     fn next(&mut self) -> Option<Question<'a>> {
         if self.remaining == 0 {
             return None;
@@ -319,6 +329,7 @@ pub struct Record<'a> {
 
 impl<'a> Record<'a> {
     /// The raw rdata.
+    #[inline]
     pub fn rdata(&self) -> &'a [u8] {
         self.msg.get(self.rdata_start..self.rdata_end).unwrap_or_default()
     }
@@ -328,12 +339,14 @@ impl<'a> Record<'a> {
         self.rdata_start
     }
 
+    #[inline]
     fn decoded(&self) -> (RData<'a>, Anomalies) {
         let rr = RrFields { rtype: self.rtype, class: self.class.code(), ttl: self.ttl };
         decode(self.msg, rr, self.rdata_start, self.rdata_end)
     }
 
     /// The decoded rdata.
+    #[inline]
     pub fn data(&self) -> RData<'a> {
         self.decoded().0
     }
@@ -356,6 +369,7 @@ pub struct Records<'a> {
 }
 
 impl Records<'_> {
+    #[inline]
     fn remaining(&self) -> usize {
         let total: usize = self.counts.iter().map(|&c| usize::from(c)).sum();
         total.saturating_sub(self.index)
@@ -364,6 +378,7 @@ impl Records<'_> {
 
 impl<'a> Iterator for Records<'a> {
     type Item = Record<'a>;
+    #[inline]
     fn next(&mut self) -> Option<Record<'a>> {
         let [an, ns, _] = self.counts.map(usize::from);
         let section = if self.index < an {

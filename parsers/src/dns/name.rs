@@ -36,6 +36,7 @@ pub(crate) struct Walk {
 }
 
 /// Walk the name at `start`, whose in-place octets must end by `limit`.
+#[inline]
 pub(crate) fn walk(msg: &[u8], start: usize, limit: usize) -> Walk {
     let mut lim = limit.min(msg.len());
     let mut pos = start;
@@ -143,43 +144,51 @@ impl<'a> Name<'a> {
         Some((Name::from_walk(msg, start, msg.len(), &w), end))
     }
 
+    #[inline]
     pub(crate) fn from_walk(msg: &'a [u8], start: usize, limit: usize, w: &Walk) -> Name<'a> {
         Name { msg, start, limit, labels: w.labels, wire_len: w.wire_len, flags: w.flags }
     }
 
     /// The labels, first (leftmost) to last, each without its length octet.
+    #[inline]
     pub fn labels(&self) -> Labels<'a> {
         Labels { msg: self.msg, pos: self.start, seg: self.start, lim: self.limit, remaining: self.labels }
     }
 
     /// Number of labels (root excluded), at most 127.
+    #[inline]
     pub fn label_count(&self) -> usize {
         usize::from(self.labels)
     }
 
     /// Whether this is the root name (no label).
+    #[inline]
     pub fn is_root(&self) -> bool {
         self.labels == 0
     }
 
     /// Uncompressed wire length: every length octet, every label octet and
     /// the root octet (1 for the root, at most 255).
+    #[inline]
     pub fn wire_len(&self) -> usize {
         usize::from(self.wire_len)
     }
 
     /// Octets of the name in dotted form without escapes or trailing dot:
     /// label octets plus the dots between labels (0 for the root).
+    #[inline]
     pub fn len(&self) -> usize {
         if self.labels == 0 { 0 } else { self.wire_len() - 2 }
     }
 
     /// Whether [`len`](Self::len) is 0 (the root).
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.labels == 0
     }
 
     /// Anomalies met while reading this name (`name_*`, `truncated`).
+    #[inline]
     pub fn anomalies(&self) -> Anomalies {
         self.flags
     }
@@ -318,6 +327,7 @@ pub struct Labels<'a> {
 impl<'a> Iterator for Labels<'a> {
     type Item = &'a [u8];
 
+    #[inline]
     fn next(&mut self) -> Option<&'a [u8]> {
         // Re-walks a name that `walk` already validated, yielding at most the
         // `remaining` labels it counted. The same strictly-backwards rule is

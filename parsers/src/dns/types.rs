@@ -18,6 +18,7 @@ macro_rules! open_enum {
         }
 
         impl From<$repr> for $name {
+            #[inline]
             fn from(v: $repr) -> Self {
                 match v {
                     $($val => $name::$var,)*
@@ -27,6 +28,7 @@ macro_rules! open_enum {
         }
 
         impl From<$name> for $repr {
+            #[inline]
             fn from(v: $name) -> $repr {
                 match v {
                     $($name::$var => $val,)*
@@ -37,6 +39,7 @@ macro_rules! open_enum {
 
         impl $name {
             /// The numeric code.
+            #[inline]
             pub fn code(self) -> $repr {
                 <$repr>::from(self)
             }
