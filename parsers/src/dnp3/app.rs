@@ -640,6 +640,7 @@ pub struct Fragment<'a> {
 
 impl<'a> Fragment<'a> {
     /// Parse the header and validate every object header in one pass.
+    #[inline]
     pub fn parse(bytes: &'a [u8]) -> Result<Fragment<'a>, Error> {
         let [ac, fc, rest @ ..] = bytes else {
             return Err(Error::Incomplete { needed: 2usize.saturating_sub(bytes.len()) });
@@ -718,6 +719,7 @@ impl<'a> Fragment<'a> {
     /// FIR/FIN of single-fragment messages, a master sending IIN, an
     /// outstation sending a request, IIN reserved bits. `from_master` is the
     /// link DIR bit when known.
+    #[inline]
     pub fn check(&self, from_master: Option<bool>) -> Flags {
         use FunctionCode as F;
         let mut f = Flags::NONE;
@@ -774,6 +776,7 @@ fn read_uint(b: &[u8], pos: usize, width: u8) -> Option<u32> {
 /// Read one object header at `area[pos..]` and the extent of its objects.
 /// Returns the header and the offset after its objects, or the flag that
 /// stops validation.
+#[inline]
 fn parse_object(area: &[u8], pos: usize, function: FunctionCode) -> Result<(ObjectHeader<'_>, usize), Flags> {
     let hdr = area.get(pos..).unwrap_or_default();
     let [group, variation, qual, ..] = *hdr else {

@@ -184,6 +184,7 @@ impl Assembler {
     /// Feed one transport segment (a link frame's user data). Returns the
     /// complete application fragment when this segment has FIN, borrowed
     /// from the segment itself (FIR+FIN) or from the assembler's buffer.
+    #[inline]
     pub fn push<'a>(&'a mut self, segment: &'a [u8]) -> Result<Option<&'a [u8]>, Error> {
         let (h, data) = Header::parse(segment)?;
         if h.fir {
