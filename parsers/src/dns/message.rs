@@ -2,7 +2,7 @@
 //! lazy iterators that cannot fail.
 
 use super::header::{HEADER_LEN, Header, Opcode, Rcode};
-use super::name::{Name, walk};
+use super::name::{Name, Walk, walk};
 use super::rdata::{Edns, RData, RrFields, decode};
 use super::{Anomalies, Class, Error, Type, be16, be32};
 use crate::limits::dns::MAX_MESSAGE_LEN;
@@ -36,6 +36,9 @@ pub struct Message<'a> {
     counts: [u16; 4],
     edns: Option<Edns<'a>>,
     anomalies: Anomalies,
+    /// The walk of the first question's name, kept from validation so that
+    /// [`Message::question`] does not walk it again (set when `counts[0] ≥ 1`).
+    first_question: Option<Walk>,
 }
 
 impl<'a> Message<'a> {
@@ -61,6 +64,7 @@ impl<'a> Message<'a> {
         let mut starts = [HEADER_LEN; 4];
         let mut counts = [0u16; 4];
         let mut edns = None;
+        let mut first_question = None;
         let mut pos = HEADER_LEN;
         let mut ok = true;
         for s in 0..4 {
@@ -70,7 +74,11 @@ impl<'a> Message<'a> {
             }
             for _ in 0..announced[s] {
                 let next = if s == 0 {
-                    skip_question(bytes, pos, &mut a)
+                    let (next, w) = skip_question(bytes, pos, &mut a);
+                    if counts[0] == 0 && next.is_some() {
+                        first_question = Some(w);
+                    }
+                    next
                 } else {
                     skip_record(bytes, pos, s, &mut a, &mut edns)
                 };
@@ -89,7 +97,7 @@ impl<'a> Message<'a> {
         if ok && pos < bytes.len() {
             a |= Anomalies::TRAILING_DATA;
         }
-        Ok(Message { bytes, header, starts, end: pos, counts, edns, anomalies: a })
+        Ok(Message { bytes, header, starts, end: pos, counts, edns, anomalies: a, first_question })
     }
 
     /// The header.
@@ -146,10 +154,12 @@ impl<'a> Message<'a> {
         Questions { msg: self.bytes, pos: self.starts[0], remaining: self.counts[0] }
     }
 
-    /// The first question, if any (most messages have exactly one).
+    /// The first question, if any (most messages have exactly one): the
+    /// same as `questions().next()`, without walking its name again.
     #[inline]
     pub fn question(&self) -> Option<Question<'a>> {
-        self.questions().next()
+        let w = self.first_question.filter(|_| self.counts[0] > 0)?;
+        question_at(self.bytes, self.starts[0], &w).map(|(q, _)| q)
     }
 
     /// The answer records that validated.
@@ -204,16 +214,28 @@ impl core::fmt::Debug for Message<'_> {
     }
 }
 
-fn skip_question(msg: &[u8], pos: usize, a: &mut Anomalies) -> Option<usize> {
+/// Validate the question at `pos`: the offset after it (`None` when it
+/// does not fit) and its name's walk.
+fn skip_question(msg: &[u8], pos: usize, a: &mut Anomalies) -> (Option<usize>, Walk) {
     let w = walk(msg, pos, msg.len());
     *a |= w.flags;
-    let end = w.end?;
+    let Some(end) = w.end else { return (None, w) };
     let next = end + QUESTION_FIXED;
     if next > msg.len() {
         *a |= Anomalies::TRUNCATED;
-        return None;
+        return (None, w);
     }
-    Some(next)
+    (Some(next), w)
+}
+
+/// The question at `pos` whose name walked as `w`, and the offset after it.
+#[inline]
+fn question_at<'a>(msg: &'a [u8], pos: usize, w: &Walk) -> Option<(Question<'a>, usize)> {
+    let end = w.end?;
+    let name = Name::from_walk(msg, pos, msg.len(), w);
+    let qtype = Type::from(be16(msg, end)?);
+    let qclass = Class::from(be16(msg, end + 2)?);
+    Some((Question { name, qtype, qclass }, end + QUESTION_FIXED))
 }
 
 fn skip_record<'a>(
@@ -295,12 +317,9 @@ impl<'a> Iterator for Questions<'a> {
         }
         self.remaining -= 1;
         let w = walk(self.msg, self.pos, self.msg.len());
-        let end = w.end?;
-        let name = Name::from_walk(self.msg, self.pos, self.msg.len(), &w);
-        let qtype = Type::from(be16(self.msg, end)?);
-        let qclass = Class::from(be16(self.msg, end + 2)?);
-        self.pos = end + QUESTION_FIXED;
-        Some(Question { name, qtype, qclass })
+        let (q, next) = question_at(self.msg, self.pos, &w)?;
+        self.pos = next;
+        Some(q)
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         (usize::from(self.remaining), Some(usize::from(self.remaining)))
@@ -456,5 +475,36 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// What a question's accessors report, to compare two questions field
+    /// by field (`Name`'s `==` is a case-insensitive label comparison).
+    fn summary(q: Option<Question<'_>>) -> Option<(usize, usize, usize, Anomalies, Type, Class)> {
+        q.map(|q| {
+            (q.name.offset(), q.name.label_count(), q.name.wire_len(), q.name.anomalies(), q.qtype, q.qclass)
+        })
+    }
+
+    #[test]
+    fn first_question_kept_from_validation_matches_the_iterator() {
+        // A query, a response whose question is compressed against nothing
+        // (bad pointer), two questions, and every truncation of each.
+        let mut two = QUERY.to_vec();
+        two[5] = 2;
+        two[11] = 0;
+        two.truncate(29);
+        two.extend_from_slice(b"\xc0\x0c\x00\x1c\x00\x01");
+        let bad = b"\x00\x01\x81\x80\x00\x01\x00\x00\x00\x00\x00\x00\xc0\x20\x00\x01\x00\x01";
+        for msg in [QUERY, &two[..], &bad[..]] {
+            for n in HEADER_LEN..=msg.len() {
+                let m = Message::parse(&msg[..n]).expect("header");
+                assert_eq!(summary(m.question()), summary(m.questions().next()), "{n}");
+            }
+        }
+        let m = Message::parse(&two).expect("header");
+        assert!(m.anomalies().is_empty(), "{:?}", m.anomalies());
+        let qs: Vec<_> = m.questions().map(|q| q.qtype).collect();
+        assert_eq!(qs, [Type::A, Type::Aaaa]);
+        assert!(m.question().is_some_and(|q| q.name.eq_ignore_case(b"example.com")));
     }
 }
