@@ -171,9 +171,13 @@ impl Dispatcher {
         self.counters.packets += 1;
         self.counters.bytes += u64::from(p.orig_len);
         let n = self.senders.len();
-        let w = match decode::shard_key(p.linktype, p.data) {
-            Some((a, b, vlan)) => FlowKey::shard(a, b, vlan, n),
-            None => 0,
+        let w = if n == 1 {
+            0
+        } else {
+            match decode::shard_key(p.linktype, p.data) {
+                Some((a, b, vlan)) => FlowKey::shard(a, b, vlan, n),
+                None => 0,
+            }
         };
         let data = if p.data.len() > self.cfg.max_packet {
             self.counters.truncated += 1;

@@ -118,13 +118,20 @@ impl FlowKey {
     /// all flows between two hosts, and all their fragments, land on one
     /// worker). Deterministic across runs.
     pub fn shard(a: IpAddr, b: IpAddr, vlan: [u16; 2], n: usize) -> usize {
-        let (x, y) = if a <= b { (a, b) } else { (b, a) };
-        let mut h = Fnv::new();
-        h.ip(x);
-        h.ip(y);
-        h.bytes(&vlan[0].to_be_bytes());
-        h.bytes(&vlan[1].to_be_bytes());
-        (mix64(h.0) % (n.max(1) as u64)) as usize
+        if n <= 1 {
+            return 0;
+        }
+        // Order-free: the sum of the two addresses' avalanched words.
+        let word = |ip: IpAddr| match ip {
+            IpAddr::V4(x) => mix64(u64::from(u32::from(x))),
+            IpAddr::V6(x) => {
+                let v = u128::from(x);
+                mix64((v >> 64) as u64 ^ mix64(v as u64 ^ 0x6a09_e667_f3bc_c908))
+            }
+        };
+        let v = (u64::from(vlan[0]) << 16) | u64::from(vlan[1]);
+        let h = mix64(word(a).wrapping_add(word(b)) ^ v.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        (h % n as u64) as usize
     }
 
     /// Deterministic flow id: hash of the key and the flow's first packet
@@ -515,6 +522,20 @@ mod tests {
         assert_eq!(k1.flow_id(t), k2.flow_id(t));
         assert_ne!(k1.flow_id(t), k1.flow_id(Timestamp::from_micros(100, 6)));
         assert_eq!(FlowKey::shard(a.0, b.0, [0, 0], 4), FlowKey::shard(b.0, a.0, [0, 0], 4));
+    }
+
+    #[test]
+    fn shards_spread_pairs_evenly() {
+        let mut n = [0u32; 4];
+        let server: IpAddr = "10.0.0.1".parse().unwrap();
+        for i in 0..4000u32 {
+            let client = IpAddr::from((0x0a01_0000u32 + i).to_be_bytes());
+            n[FlowKey::shard(client, server, [0, 0], 4)] += 1;
+            let v6 = IpAddr::from(std::net::Ipv6Addr::from((u128::from(i) << 64) | 7));
+            n[FlowKey::shard(v6, server, [0, 5], 4)] += 1;
+            assert_eq!(FlowKey::shard(client, server, [0, 0], 1), 0);
+        }
+        assert!(n.iter().all(|c| (1600..2400).contains(c)), "{n:?}");
     }
 
     #[test]

@@ -23,6 +23,8 @@ use std::sync::Arc;
 
 /// Bytes of early payload kept per flow while its protocol is undecided.
 pub const PROBE_BUF_MAX: usize = 2048;
+/// Most bytes of record buffer reserved ahead for the next mark interval.
+pub const OUT_RESERVE_BYTES: usize = 1 << 20;
 /// Distinct anomaly names remembered per flow for rate limiting.
 pub const FLOW_ANOMALY_NAMES: usize = 8;
 
@@ -880,12 +882,16 @@ impl Worker {
                 detect_memory: self.exfil.memory() as u64,
             })
         });
+        // The next interval likely produces as much: reserve it now rather
+        // than regrowing the buffers record by record (capped).
+        let buf_hint = self.out.buf.len().min(OUT_RESERVE_BYTES);
+        let recs_hint = self.out.recs.len().min(OUT_RESERVE_BYTES / 256);
         Report {
             worker: self.id,
             mark: mark.id,
             ts: mark.ts,
-            buf: std::mem::take(&mut self.out.buf),
-            recs: std::mem::take(&mut self.out.recs),
+            buf: std::mem::replace(&mut self.out.buf, Vec::with_capacity(buf_hint)),
+            recs: std::mem::replace(&mut self.out.recs, Vec::with_capacity(recs_hint)),
             snapshot,
             reader: mark.stats.clone(),
             last: mark.last,
