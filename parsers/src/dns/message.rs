@@ -2,8 +2,8 @@
 //! lazy iterators that cannot fail.
 
 use super::header::{HEADER_LEN, Header, Opcode, Rcode};
-use super::name::{Name, Walk, walk};
-use super::rdata::{Edns, RData, RrFields, decode};
+use super::name::{Name, Walk, walk, walk_known};
+use super::rdata::{Edns, RData, RrFields, check, decode};
 use super::{Anomalies, Class, Error, Type, be16, be32};
 use crate::limits::dns::MAX_MESSAGE_LEN;
 
@@ -80,7 +80,8 @@ impl<'a> Message<'a> {
                     }
                     next
                 } else {
-                    skip_record(bytes, pos, s, &mut a, &mut edns)
+                    let known = first_question.map(|w| (starts[0], w));
+                    skip_record(bytes, pos, s, &mut a, &mut edns, known)
                 };
                 match next {
                     Some(n) => {
@@ -185,6 +186,7 @@ impl<'a> Message<'a> {
             pos: self.starts[1],
             index: 0,
             counts: [self.counts[1], self.counts[2], self.counts[3]],
+            known: self.known_question(),
         }
     }
 
@@ -194,7 +196,13 @@ impl<'a> Message<'a> {
         counts[s - 1] = self.counts[s];
         // `index` starts at the first entry of section `s`.
         let index = counts[..s - 1].iter().map(|&c| usize::from(c)).sum();
-        Records { msg: self.bytes, pos: self.starts[s], index, counts }
+        Records { msg: self.bytes, pos: self.starts[s], index, counts, known: self.known_question() }
+    }
+
+    /// The first question's offset and name walk, for [`walk_known`].
+    #[inline]
+    fn known_question(&self) -> Option<(usize, Walk)> {
+        self.first_question.filter(|_| self.counts[0] > 0).map(|w| (self.starts[0], w))
     }
 
     /// Validated (question, answer, authority, additional) counts.
@@ -244,8 +252,9 @@ fn skip_record<'a>(
     section: usize,
     a: &mut Anomalies,
     edns: &mut Option<Edns<'a>>,
+    known: Option<(usize, Walk)>,
 ) -> Option<usize> {
-    let w = walk(msg, pos, msg.len());
+    let w = walk_known(msg, pos, msg.len(), known);
     *a |= w.flags;
     let end = w.end?;
     let fixed = read_rr_fixed(msg, end);
@@ -259,9 +268,11 @@ fn skip_record<'a>(
         *a |= Anomalies::TRUNCATED;
         return None;
     }
-    let (data, flags) = decode(msg, rr, rstart, rend);
-    *a |= flags;
-    if rr.rtype == Type::Opt {
+    if rr.rtype != Type::Opt {
+        *a |= check(msg, rr, rstart, rend);
+    } else {
+        let (data, flags) = decode(msg, rr, rstart, rend);
+        *a |= flags;
         if section != 3 {
             *a |= Anomalies::OPT_MISPLACED;
         } else if edns.is_some() {
@@ -385,6 +396,9 @@ pub struct Records<'a> {
     index: usize,
     /// Records to yield per section (answer, authority, additional).
     counts: [u16; 3],
+    /// The first question's offset and walk: owner names that merely point
+    /// to it are not walked again.
+    known: Option<(usize, Walk)>,
 }
 
 impl Records<'_> {
@@ -411,7 +425,7 @@ impl<'a> Iterator for Records<'a> {
             return None;
         }
         self.index += 1;
-        let w = walk(self.msg, self.pos, self.msg.len());
+        let w = walk_known(self.msg, self.pos, self.msg.len(), self.known);
         let end = w.end?;
         let name = Name::from_walk(self.msg, self.pos, self.msg.len(), &w);
         let (rr, rdlen) = read_rr_fixed(self.msg, end)?;

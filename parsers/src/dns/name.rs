@@ -31,6 +31,8 @@ pub(crate) struct Walk {
     pub(crate) labels: u8,
     /// Wire length of those labels plus the root octet.
     pub(crate) wire_len: u16,
+    /// Compression pointers followed (≤ `MAX_POINTERS`).
+    pub(crate) pointers: u8,
     /// Name anomalies; `TRUNCATED` means "ran off its limit in place".
     pub(crate) flags: Anomalies,
 }
@@ -117,8 +119,44 @@ pub(crate) fn walk(msg: &[u8], start: usize, limit: usize) -> Walk {
             }
         }
     }
-    // labels ≤ 127 and wire ≤ 255 by the caps above.
-    Walk { end, labels: labels as u8, wire_len: wire as u16, flags }
+    // labels ≤ 127, wire ≤ 255 and pointers ≤ 127 by the caps above.
+    Walk { end, labels: labels as u8, wire_len: wire as u16, pointers: pointers as u8, flags }
+}
+
+/// [`walk`], with a shortcut for the commonest name of a response: an owner
+/// name that is nothing but a pointer to the question name (`0xC0 0x0C`).
+///
+/// `known` is the walk of the name at offset `at`, done with a limit that
+/// its in-place octets met. When the name at `start` is exactly one pointer
+/// to `at`, `known` is clean (no flag) and `at`'s in-place octets end at or
+/// before `start`, [`walk`] would follow the pointer and then repeat
+/// `known`'s steps one for one: every check it makes after the jump (the
+/// limit becomes `start`, beyond `known`'s in-place end; pointers strictly
+/// backwards; one more pointer than `known`, still under the cap; the same
+/// labels against the same caps) passes as it did for `known`. So the result
+/// is `known`'s counts, this name's end and one more pointer, without
+/// walking the labels again. In every other case this is [`walk`].
+#[inline]
+pub(crate) fn walk_known(msg: &[u8], start: usize, limit: usize, known: Option<(usize, Walk)>) -> Walk {
+    if let Some((at, k)) = known
+        && k.flags.is_empty()
+        && usize::from(k.pointers) < MAX_POINTERS
+        && k.end.is_some_and(|e| e <= start)
+        && start.checked_add(2).is_some_and(|e| e <= limit)
+        && let Some(&[hi, lo]) = msg.get(start..start + 2)
+        && hi & LABEL_TYPE_MASK == POINTER
+        && (usize::from(hi & !POINTER) << 8 | usize::from(lo)) == at
+        && at < start
+    {
+        return Walk {
+            end: Some(start + 2),
+            labels: k.labels,
+            wire_len: k.wire_len,
+            pointers: k.pointers + 1,
+            flags: Anomalies::empty(),
+        };
+    }
+    walk(msg, start, limit)
 }
 
 /// A domain name inside a message: a `Copy` handle (message, offset, and
@@ -445,6 +483,66 @@ mod tests {
 
     fn name(msg: &[u8], at: usize) -> (Name<'_>, usize) {
         Name::parse(msg, at).expect("name end")
+    }
+
+    fn fields(w: &Walk) -> (Option<usize>, u8, u16, u8, Anomalies) {
+        (w.end, w.labels, w.wire_len, w.pointers, w.flags)
+    }
+
+    #[test]
+    fn walk_known_is_walk() {
+        // Messages made of labels, pointers (backwards, forwards, into
+        // labels), zeros and reserved types, plus a long pointer chain for
+        // the pointer cap; every (name, known name, limit) triple.
+        let mut msgs: Vec<Vec<u8>> = vec![
+            b"\x03www\x07example\x03com\x00\xc0\x00\xc0\x04\x03cdn\xc0\x04\xc0\x11\xc0\x00".to_vec(),
+            b"\x01a\xc0\x00\xc0\x02\xc0\x00\x00\x41\xc0\x08\xc0\x09".to_vec(),
+        ];
+        let mut chain = vec![1, b'x', 0];
+        for i in 0..130u16 {
+            let back = if i == 0 { 0 } else { chain.len() - 2 };
+            chain.extend_from_slice(&(0xc000 | back as u16).to_be_bytes());
+        }
+        msgs.push(chain);
+        let mut x = 0x9e37_79b9u32;
+        for _ in 0..40 {
+            let mut m = Vec::new();
+            for _ in 0..24 {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                match x % 5 {
+                    0 => m.push(0),
+                    1 => m.extend_from_slice(&[0xc0, (x >> 8) as u8 % 40]),
+                    2 => m.push((x >> 8) as u8),
+                    _ => m.extend_from_slice(&[2, b'a', b'b']),
+                }
+            }
+            msgs.push(m);
+        }
+        for m in &msgs {
+            for at in 0..m.len() {
+                for klimit in [m.len(), at + 3] {
+                    let k = walk(m, at, klimit);
+                    for start in 0..m.len() {
+                        for limit in [m.len(), start + 1, start + 2] {
+                            let want = walk(m, start, limit);
+                            let got = walk_known(m, start, limit, Some((at, k)));
+                            assert_eq!(
+                                fields(&got),
+                                fields(&want),
+                                "{m:?} at {at} start {start} limit {limit}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        // The shortcut is taken for the usual owner name.
+        let m = &msgs[0];
+        let k = walk(m, 0, m.len());
+        let w = walk_known(m, 17, m.len(), Some((0, k)));
+        assert_eq!(fields(&w), (Some(19), 3, 17, 1, Anomalies::empty()));
     }
 
     fn text(n: &Name<'_>) -> String {

@@ -231,6 +231,25 @@ pub(crate) struct RrFields {
     pub(crate) ttl: u32,
 }
 
+/// The anomalies [`decode`] reports for the rdata `msg[start..end]`,
+/// without building the value when the length alone answers: A and AAAA
+/// (the validation pass of `Message::parse` runs this on every record).
+#[inline]
+pub(crate) fn check(msg: &[u8], rr: RrFields, start: usize, end: usize) -> Anomalies {
+    let len_is = |n: usize| {
+        if end.checked_sub(start) == Some(n) && end <= msg.len() {
+            Anomalies::empty()
+        } else {
+            Anomalies::RDATA_MALFORMED
+        }
+    };
+    match rr.rtype {
+        Type::A => len_is(4),
+        Type::Aaaa => len_is(16),
+        _ => decode(msg, rr, start, end).1,
+    }
+}
+
 /// Decode the rdata `msg[start..end]` of a record. Never fails: a format
 /// violation gives [`RData::Malformed`] and `RDATA_MALFORMED`; names in the
 /// rdata add their own pointer/cap anomalies.
@@ -336,6 +355,19 @@ mod tests {
         }
         let (d, _) = decode(&[0u8; 17], rr(Type::Aaaa), 1, 17);
         assert_eq!(d, RData::Aaaa(Ipv6Addr::UNSPECIFIED));
+    }
+
+    #[test]
+    fn check_is_decode_flags() {
+        let msg: Vec<u8> = (0..40u8).map(|i| if i % 7 == 0 { 0 } else { i.wrapping_mul(37) }).collect();
+        let types = [Type::A, Type::Aaaa, Type::Cname, Type::Mx, Type::Txt, Type::Opt, Type::Unknown(999)];
+        for t in types {
+            for start in 0..msg.len() + 2 {
+                for end in 0..msg.len() + 2 {
+                    assert_eq!(check(&msg, rr(t), start, end), decode(&msg, rr(t), start, end).1, "{t:?}");
+                }
+            }
+        }
     }
 
     #[test]
