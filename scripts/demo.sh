@@ -50,7 +50,7 @@ A=(--silent --show-error --fail --cacert "$D/csirt/ca.pem" --cert "$D/csirt/sens
 # Wait until the collector has every record the sensor wrote (the sensor drains its spool on exit).
 want=$(wc -l <"$D/eve.json")
 for _ in $(seq 1 100); do
-  got=$(curl "${A[@]}" "$URL/api/v1/summary" | jq '[.by_event_type // {} | to_entries[] | select(.key != "heartbeat" and .key != "sensor_silent") | .value] | add // 0')
+  got=$(curl "${A[@]}" "$URL/api/v1/summary" | jq '[.events_by_type | to_entries[] | select(.key != "heartbeat" and .key != "sensor_silent") | .value] | add // 0')
   [[ $got -ge $want ]] && break
   sleep 0.2
 done
@@ -61,14 +61,17 @@ echo "Centinela demo — what the CSIRT collector received from sensor 'demo-sub
 echo "(${#PCAPS[@]} captures replayed, $want EVE records written by the sensor, $got stored by the collector)"
 echo
 echo "Events by type:"
-jq -r '.by_event_type // {} | to_entries[] | "  \(.key)\t\(.value)"' <<<"$SUMMARY" | column -t -s $'\t'
+jq -r '.events_by_type | to_entries[] | "  \(.key)\t\(.value)"' <<<"$SUMMARY" | column -t -s $'\t'
 echo
 echo "Alerts (by signature):"
-jq -r '.alerts // [] | .[] | "  [\(.severity)] \(.signature_id)\t\(.count)×\t\(.signature)"' <<<"$SUMMARY" | column -t -s $'\t'
+jq -r '.alerts_by_signature[] | "  sev \(.severity)\t\(.signature_id)\t\(.count) records\t\(.signature)"' <<<"$SUMMARY" | column -t -s $'\t'
 echo
-echo "Alert details (first 15):"
-curl "${A[@]}" "$URL/api/v1/events?event_type=alert&limit=15" |
-  jq -r '.events[] | .event | "  \(.timestamp)  \(.src_ip // "-") -> \(.dest_ip // "-")  \(.alert.signature)"'
+echo "Alert episodes (one line per client, domain and signature; an open episode is re-sent with updated figures):"
+curl "${A[@]}" "$URL/api/v1/events?event_type=alert&limit=10000" |
+  jq -r '[.events[].event | {sig: .alert.signature, src: .src_ip, dom: (.alert.explanation.domain // "-"),
+           bytes: (.alert.explanation.estimated_bytes_exfiltrated // 0), q: (.alert.explanation.query_count // 0), ts: .timestamp}]
+         | group_by([.sig, .src, .dom]) | .[] | max_by(.ts)
+         | "  \(.src)\t\(.dom)\t~\(.bytes) B in \(.q) queries\t\(.sig)"' | column -t -s $'\t'
 echo
 echo "Top anomalies:"
 jq -r 'select(.event_type=="anomaly") | .anomaly.event' "$D/eve.json" | sort | uniq -c | sort -rn | head -15 | sed 's/^/  /'
