@@ -34,21 +34,33 @@ fn main() {
     }
     println!("pipeline: replay of {} (EVE to /dev/null)", pcap.display());
     println!(
-        "{:<26} {:>12} {:>12} {:>9} {:>10} {:>10} {:>12}",
-        "mode", "packets", "packets/s", "Gbit/s", "ns/packet", "records", "peak RSS MiB"
+        "{:<26} {:>9} {:>10} {:>7} {:>9} {:>8} {:>8} {:>13} {:>15} {:>10}",
+        "mode",
+        "packets",
+        "packets/s",
+        "Gbit/s",
+        "ns/packet",
+        "records",
+        "RSS MiB",
+        "reader CPU ns",
+        "worker CPU ns",
+        "pps/worker"
     );
     for log_all in [true, false] {
         for workers in [1usize, 2] {
             match pipeline::replay(&bin, &pcap, workers, log_all) {
                 Ok(f) => println!(
-                    "{:<26} {:>12} {:>12.0} {:>9.3} {:>10.1} {:>10} {:>12.1}",
+                    "{:<26} {:>9} {:>10.0} {:>7.3} {:>9.1} {:>8} {:>8.1} {:>13} {:>15} {:>10.0}",
                     f.label,
                     f.packets,
                     f.pps(),
                     f.gbps(),
                     f.ns_per_packet(),
                     f.records,
-                    f.peak_rss_kib as f64 / 1024.0
+                    f.peak_rss_kib as f64 / 1024.0,
+                    f.reader_cpu_ns,
+                    f.worker_cpu_ns.iter().map(u64::to_string).collect::<Vec<_>>().join("/"),
+                    f.pps_per_worker_cpu()
                 ),
                 Err(e) => eprintln!("workers={workers} log_all={log_all}: {e}"),
             }

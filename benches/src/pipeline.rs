@@ -26,6 +26,10 @@ pub(crate) struct Figures {
     pub(crate) secs: f64,
     /// Peak RSS of the process, KiB.
     pub(crate) peak_rss_kib: u64,
+    /// CPU time per packet of the reading thread, ns (0 when unknown).
+    pub(crate) reader_cpu_ns: u64,
+    /// CPU time per packet of each worker thread, ns (over all packets).
+    pub(crate) worker_cpu_ns: Vec<u64>,
 }
 
 impl Figures {
@@ -40,6 +44,13 @@ impl Figures {
     /// Nanoseconds per packet (wall clock, all threads together).
     pub(crate) fn ns_per_packet(&self) -> f64 {
         self.secs * 1e9 / (self.packets.max(1) as f64)
+    }
+    /// Packets per second one worker processes per CPU-second it gets: all
+    /// packets over the workers' CPU time together (independent of how
+    /// busy the shared cores were and of how evenly the shards split).
+    pub(crate) fn pps_per_worker_cpu(&self) -> f64 {
+        let total: u64 = self.worker_cpu_ns.iter().sum();
+        if total > 0 { 1e9 / total as f64 } else { 0.0 }
     }
 }
 
@@ -115,7 +126,18 @@ pub(crate) fn replay(bin_dir: &Path, pcap: &Path, workers: usize, log_all: bool)
     if field(&line, "packets").is_none() || field(&line, "KiB").is_none() {
         return Err(format!("unexpected summary line: {line}"));
     }
+    // "...; CPU ns per packet: reader 369, workers 338/376, writer 28"
+    let cpu_part = line.split_once("CPU ns per packet:").map_or("", |(_, rest)| rest);
+    let cpu = |key: &str| -> Option<&str> {
+        let at = cpu_part.find(key)? + key.len();
+        cpu_part[at..].split([',', ' ']).find(|t| !t.is_empty())
+    };
+    let reader_cpu_ns = cpu("reader ").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let worker_cpu_ns =
+        cpu("workers ").map(|v| v.split('/').filter_map(|x| x.parse().ok()).collect()).unwrap_or_default();
     Ok(Figures {
+        reader_cpu_ns,
+        worker_cpu_ns,
         label: format!("workers={workers} {}", if log_all { "log_all" } else { "default_limits" }),
         packets: field(&line, "packets").unwrap_or(0),
         bytes: field(&line, "bytes)").unwrap_or(0),

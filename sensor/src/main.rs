@@ -198,15 +198,21 @@ fn main() -> ExitCode {
                 Ok(r) => {
                     let secs = started.elapsed().as_secs_f64();
                     let bytes = r.writer.last_reader.as_ref().map_or(0, |c| c.bytes);
+                    let per_pkt = |ns: u64| ns / r.packets.max(1);
+                    let workers_cpu: Vec<String> =
+                        r.writer.worker_cpu_ns.iter().map(|ns| per_pkt(*ns).to_string()).collect();
                     tracing::info!(
-                        "replayed {} packets ({} bytes), {} records in {:.3} s ({:.0} packets/s, {} workers, peak RSS {} KiB)",
+                        "replayed {} packets ({} bytes), {} records in {:.3} s ({:.0} packets/s, {} workers, peak RSS {} KiB); CPU ns per packet: reader {}, workers {}, writer {}",
                         r.packets,
                         bytes,
                         r.writer.records,
                         secs,
                         r.packets as f64 / secs.max(1e-9),
                         workers,
-                        peak_rss_kib()
+                        peak_rss_kib(),
+                        per_pkt(r.reader_cpu_ns),
+                        workers_cpu.join("/"),
+                        per_pkt(r.writer.writer_cpu_ns)
                     );
                     let mut code = ExitCode::SUCCESS;
                     for (f, e) in &r.errors {

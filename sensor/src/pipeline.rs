@@ -34,7 +34,7 @@ pub const REPORTS_PER_WORKER: usize = 4;
 pub struct Pipeline {
     /// The dispatcher (reader side).
     pub dispatch: Dispatcher,
-    workers: Vec<JoinHandle<()>>,
+    workers: Vec<JoinHandle<u64>>,
     writer: Option<JoinHandle<WriterSummary>>,
 }
 
@@ -93,9 +93,11 @@ impl Pipeline {
         };
         let sink = s.sink;
         let delivery = s.delivery;
-        let writer = std::thread::Builder::new()
-            .name("centinela-writer".into())
-            .spawn(move || writer::run(&rep_rx, sink, delivery, &wcfg))?;
+        let writer = std::thread::Builder::new().name("centinela-writer".into()).spawn(move || {
+            let mut summary = writer::run(&rep_rx, sink, delivery, &wcfg);
+            summary.writer_cpu_ns = thread_cpu_ns().unwrap_or(0);
+            summary
+        })?;
         let dcfg = DispatchCfg {
             batch_packets: p.batch_packets,
             batch_bytes,
@@ -118,13 +120,15 @@ impl Pipeline {
         // Dropping the dispatcher's senders lets workers exit after the last mark.
         let Pipeline { dispatch, workers, writer } = &mut self;
         let _ = dispatch;
+        let mut worker_cpu_ns = Vec::with_capacity(workers.len());
         for h in workers.drain(..) {
-            if h.join().is_err() {
-                tracing::error!("a worker thread panicked");
+            match h.join() {
+                Ok(ns) => worker_cpu_ns.push(ns),
+                Err(_) => tracing::error!("a worker thread panicked"),
             }
         }
         match writer.take().map(JoinHandle::join) {
-            Some(Ok(s)) => s,
+            Some(Ok(s)) => WriterSummary { worker_cpu_ns, ..s },
             _ => {
                 tracing::error!("the writer thread panicked");
                 WriterSummary::default()
@@ -133,7 +137,21 @@ impl Pipeline {
     }
 }
 
-fn worker_loop(mut w: Worker, rx: &Receiver<Batch>, rep: &Sender<Report>, pool: &Sender<Batch>) {
+/// CPU time this thread has used so far, in nanoseconds (Linux
+/// `/proc/thread-self/schedstat`); `None` where unavailable. For the replay
+/// summary: CPU time per packet is the figure that holds on shared cores.
+pub fn thread_cpu_ns() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    s.split_whitespace().next()?.parse().ok()
+}
+
+/// A worker's loop; returns the CPU time the worker thread used (ns, 0 when unknown).
+fn worker_loop(mut w: Worker, rx: &Receiver<Batch>, rep: &Sender<Report>, pool: &Sender<Batch>) -> u64 {
+    worker_batches(&mut w, rx, rep, pool);
+    thread_cpu_ns().unwrap_or(0)
+}
+
+fn worker_batches(w: &mut Worker, rx: &Receiver<Batch>, rep: &Sender<Report>, pool: &Sender<Batch>) {
     while let Ok(mut batch) = rx.recv() {
         let done = w.run_batch(&batch, &mut |r| {
             let _ = rep.send(r);

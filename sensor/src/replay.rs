@@ -19,6 +19,8 @@ pub struct ReplayResult {
     pub writer: WriterSummary,
     /// Stopped by a signal.
     pub interrupted: bool,
+    /// CPU time of the reading thread (the caller's), ns (0 when unknown).
+    pub reader_cpu_ns: u64,
 }
 
 /// Replay options.
@@ -115,6 +117,7 @@ pub fn replay(o: ReplayOpts) -> std::io::Result<ReplayResult> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
+    res.reader_cpu_ns = crate::pipeline::thread_cpu_ns().unwrap_or(0);
     res.writer = p.finish();
     Ok(res)
 }

@@ -167,6 +167,10 @@ pub struct WriterSummary {
     pub last_snapshot: Option<WorkerSnapshot>,
     /// Final reader counters.
     pub last_reader: Option<ReaderCounters>,
+    /// CPU time of each worker thread, ns (0 when unknown).
+    pub worker_cpu_ns: Vec<u64>,
+    /// CPU time of the writer thread, ns (0 when unknown).
+    pub writer_cpu_ns: u64,
 }
 
 /// Writer settings.
