@@ -337,7 +337,7 @@ impl<'a> Frame<'a> {
             // `at` is the block's offset in the user data: `n` so far.
             match out.get_mut(at..at + data.len()) {
                 Some(dst) => {
-                    dst.copy_from_slice(data);
+                    copy_block(dst, data);
                     n = at + data.len();
                 }
                 None => fits = false,
@@ -372,6 +372,34 @@ impl<'a> Frame<'a> {
             }
         }
         out.get(..n).unwrap_or_default()
+    }
+}
+
+/// `dst.copy_from_slice(src)` for one block (at most 16 octets, equal
+/// lengths) without a `memmove` call for the short last block: two
+/// overlapping fixed-size copies cover any length from 2 to 16.
+#[inline(always)]
+fn copy_block(dst: &mut [u8], src: &[u8]) {
+    fn two<const N: usize>(dst: &mut [u8], src: &[u8]) -> bool {
+        match (dst.first_chunk_mut::<N>(), src.first_chunk::<N>()) {
+            (Some(d), Some(s)) => *d = *s,
+            _ => return false,
+        }
+        match (dst.last_chunk_mut::<N>(), src.last_chunk::<N>()) {
+            (Some(d), Some(s)) => *d = *s,
+            _ => return false,
+        }
+        true
+    }
+    let done = dst.len() == src.len()
+        && match src.len() {
+            8..=16 => two::<8>(dst, src),
+            4..=7 => two::<4>(dst, src),
+            2..=3 => two::<2>(dst, src),
+            _ => false,
+        };
+    if !done {
+        dst.copy_from_slice(src);
     }
 }
 
@@ -607,6 +635,17 @@ impl<'a> Iterator for Frames<'a> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copy_block_every_length() {
+        let src: Vec<u8> = (1..=20).collect();
+        for len in 0..=16 {
+            let mut dst = [0u8; 20];
+            copy_block(&mut dst[..len], &src[..len]);
+            assert_eq!(&dst[..len], &src[..len]);
+            assert!(dst[len..].iter().all(|&b| b == 0), "{len}");
+        }
+    }
 
     // READ class 0 from master 1 to outstation 10 (annotated fixture).
     const READ: [u8; 18] = [
