@@ -191,7 +191,11 @@ pub fn read_pcap(
                     }
                     PcapBlockOwned::NG(_) => {}
                 }
-                reader.consume(offset);
+                // No shift here: `consume` moves the unread half of the
+                // buffer to its start every time half of it was read (the
+                // whole file copied once more); `refill` shifts only the
+                // partial record left at the end.
+                reader.consume_noshift(offset);
                 if !keep_going {
                     return Ok(packets);
                 }
