@@ -124,8 +124,44 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// Length of the EVE text form for years 0000–9999.
+const TEXT_LEN: usize = 31;
+
+impl Timestamp {
+    /// The EVE text form written into a stack buffer (years 0000–9999), or
+    /// `None` for years outside that range. Runs once per event: no
+    /// formatting machinery, no allocation.
+    fn text(&self) -> Option<[u8; TEXT_LEN]> {
+        let days = self.secs.div_euclid(86_400);
+        let sod = self.secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        if !(0..=9999).contains(&y) {
+            return None;
+        }
+        let mut b = *b"0000-00-00T00:00:00.000000+0000";
+        let mut put = |at: usize, width: usize, mut v: u64| {
+            for i in (at..at + width).rev() {
+                b[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, y as u64);
+        put(5, 2, u64::from(m));
+        put(8, 2, u64::from(d));
+        put(11, 2, (sod / 3600) as u64);
+        put(14, 2, ((sod / 60) % 60) as u64);
+        put(17, 2, (sod % 60) as u64);
+        put(20, 6, u64::from(self.nanos / 1000));
+        Some(b)
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(b) = self.text() {
+            // The buffer holds ASCII digits and punctuation only.
+            return f.write_str(core::str::from_utf8(&b).map_err(|_| fmt::Error)?);
+        }
         let days = self.secs.div_euclid(86_400);
         let sod = self.secs.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);
@@ -142,7 +178,10 @@ impl fmt::Display for Timestamp {
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        match self.text() {
+            Some(b) => s.serialize_str(core::str::from_utf8(&b).map_err(serde::ser::Error::custom)?),
+            None => s.collect_str(self),
+        }
     }
 }
 
@@ -169,6 +208,27 @@ mod tests {
         // before the epoch
         let t = Timestamp::from_micros(-1, 0);
         assert_eq!(t.to_string(), "1969-12-31T23:59:59.000000+0000");
+        // outside 0000-9999 the slow path keeps the same layout
+        let t = Timestamp::from_micros(253_402_300_800, 7);
+        assert_eq!(t.to_string(), "10000-01-01T00:00:00.000007+0000");
+        assert_eq!(serde_json::to_string(&t).unwrap(), "\"10000-01-01T00:00:00.000007+0000\"");
+        // the fast path and the formatter agree on every field boundary
+        for secs in [0i64, 59, 60, 3599, 3600, 86_399, 86_400, 951_868_799, 4_102_444_799, -62_135_596_800] {
+            for micros in [0u32, 1, 999_999] {
+                let t = Timestamp::from_micros(secs, micros);
+                let days = secs.div_euclid(86_400);
+                let sod = secs.rem_euclid(86_400);
+                let (y, m, d) = civil_from_days(days);
+                let slow = format!(
+                    "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}+0000",
+                    sod / 3600,
+                    (sod / 60) % 60,
+                    sod % 60
+                );
+                assert_eq!(t.to_string(), slow);
+                assert_eq!(serde_json::to_string(&t).unwrap(), format!("\"{slow}\""));
+            }
+        }
     }
 
     #[test]
