@@ -2,8 +2,9 @@
 //! project's `pcaps/` first, then the shared corpus next to the repository,
 //! else frames emitted in code (the caller prints which).
 
+pub use crate::Source;
+use crate::{captures_under, payloads};
 use centinela_parsers::dnp3::link;
-use pcap_parser::{PcapBlockOwned, PcapError, create_reader};
 use std::path::{Path, PathBuf};
 
 /// The DNP3 port.
@@ -19,81 +20,14 @@ pub struct Sample {
     pub frame: Vec<u8>,
 }
 
-/// Where the samples came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    /// `pcaps/` of this repository.
-    ProjectCaptures,
-    /// `../shared/corpus`.
-    Corpus,
-    /// Emitted in code (no capture found).
-    Emitted,
-}
-
-fn captures_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "pcap" || x == "pcapng") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-/// TCP/UDP payloads on port 20000 with their ports.
-fn payloads(path: &Path) -> Vec<(u16, u16, Vec<u8>)> {
-    let mut out = Vec::new();
-    let Ok(file) = std::fs::File::open(path) else { return out };
-    let Ok(mut reader) = create_reader(1 << 20, file) else { return out };
-    loop {
-        match reader.next() {
-            Ok((offset, block)) => {
-                let data: Option<&[u8]> = match &block {
-                    PcapBlockOwned::Legacy(b) => Some(b.data),
-                    PcapBlockOwned::NG(pcap_parser::pcapng::Block::EnhancedPacket(b)) => Some(b.data),
-                    _ => None,
-                };
-                if let Some(sliced) = data.and_then(|d| etherparse::SlicedPacket::from_ethernet(d).ok()) {
-                    let (sp, dp, p) = match sliced.transport {
-                        Some(etherparse::TransportSlice::Tcp(t)) => {
-                            (t.source_port(), t.destination_port(), t.payload())
-                        }
-                        Some(etherparse::TransportSlice::Udp(u)) => {
-                            (u.source_port(), u.destination_port(), u.payload())
-                        }
-                        _ => (0, 0, &[][..]),
-                    };
-                    if (sp == PORT || dp == PORT) && !p.is_empty() {
-                        out.push((sp, dp, p.to_vec()));
-                    }
-                }
-                reader.consume(offset);
-            }
-            Err(PcapError::Eof) => break,
-            Err(PcapError::Incomplete(_)) => {
-                if reader.refill().is_err() {
-                    break;
-                }
-            }
-            Err(_) => break,
-        }
-    }
-    out
-}
-
 fn from_files(files: &[PathBuf]) -> (usize, Vec<Sample>) {
     let mut out = Vec::new();
     let mut dirs: Vec<(usize, u16, u16)> = Vec::new();
     for (fi, f) in files.iter().enumerate() {
-        for (sp, dp, payload) in payloads(f) {
+        for crate::Payload { src_port: sp, dst_port: dp, bytes: payload, .. } in payloads(f) {
+            if (sp != PORT && dp != PORT) || payload.is_empty() {
+                continue;
+            }
             let key = (fi, sp, dp);
             let dir = dirs.iter().position(|k| *k == key).unwrap_or_else(|| {
                 dirs.push(key);

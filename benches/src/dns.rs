@@ -8,8 +8,8 @@
 //! shapes a sensor sees most on a resolver link.
 
 pub use crate::dnp3::thread_cpu_ns;
+use crate::{captures_under, payloads};
 use centinela_parsers::dns::Message;
-use pcap_parser::{Linktype, PcapBlockOwned, PcapError, create_reader};
 use std::path::{Path, PathBuf};
 
 /// The DNS messages to benchmark.
@@ -25,70 +25,6 @@ pub struct Samples {
 
 /// Largest response counted as "typical" (the classic UDP limit, RFC 1035 §4.2.1).
 const TYPICAL_MAX: usize = 512;
-
-fn captures_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "pcap" || x == "pcapng") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-/// UDP payloads to or from port 53 in a capture (Ethernet or raw IP).
-fn udp53(path: &Path) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    let Ok(file) = std::fs::File::open(path) else { return out };
-    let Ok(mut reader) = create_reader(1 << 20, file) else { return out };
-    let mut linktype = Linktype::ETHERNET;
-    loop {
-        match reader.next() {
-            Ok((offset, block)) => {
-                let data: Option<&[u8]> = match &block {
-                    PcapBlockOwned::LegacyHeader(h) => {
-                        linktype = h.network;
-                        None
-                    }
-                    PcapBlockOwned::Legacy(b) => Some(b.data),
-                    PcapBlockOwned::NG(pcap_parser::pcapng::Block::InterfaceDescription(i)) => {
-                        linktype = i.linktype;
-                        None
-                    }
-                    PcapBlockOwned::NG(pcap_parser::pcapng::Block::EnhancedPacket(b)) => Some(b.data),
-                    _ => None,
-                };
-                let sliced = data.and_then(|d| match linktype {
-                    Linktype::ETHERNET => etherparse::SlicedPacket::from_ethernet(d).ok(),
-                    Linktype::RAW => etherparse::SlicedPacket::from_ip(d).ok(),
-                    _ => None,
-                });
-                if let Some(etherparse::TransportSlice::Udp(u)) = sliced.and_then(|s| s.transport)
-                    && (u.source_port() == 53 || u.destination_port() == 53)
-                {
-                    out.push(u.payload().to_vec());
-                }
-                reader.consume(offset);
-            }
-            Err(PcapError::Eof) => break,
-            Err(PcapError::Incomplete(_)) => {
-                if reader.refill().is_err() {
-                    break;
-                }
-            }
-            Err(_) => break,
-        }
-    }
-    out
-}
 
 impl Samples {
     fn add(&mut self, msg: Vec<u8>) {
@@ -106,7 +42,11 @@ impl Samples {
     fn add_dir(&mut self, label: &str, dir: &Path) {
         let (q, r) = (self.queries.len(), self.responses.len());
         for f in captures_under(dir) {
-            for p in udp53(&f) {
+            for p in payloads(&f)
+                .into_iter()
+                .filter(|p| p.udp && (p.src_port == 53 || p.dst_port == 53))
+                .map(|p| p.bytes)
+            {
                 self.add(p);
             }
         }

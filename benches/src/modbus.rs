@@ -2,9 +2,10 @@
 //! `pcaps/` first, then the shared corpus next to the repository, else a
 //! small emitted request/response mix (the caller prints which).
 
+pub use crate::Source;
+use crate::{captures_under, payloads};
 use centinela_parsers::modbus::{Direction, MbapFramer, ModbusFraming, RtuFramer, probe};
 use centinela_parsers::stream::drive;
-use pcap_parser::{PcapBlockOwned, PcapError, create_reader};
 use std::path::{Path, PathBuf};
 
 /// One ADU and who sent it.
@@ -18,77 +19,10 @@ pub struct Sample {
     pub adu: Vec<u8>,
 }
 
-/// Where the samples came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    /// `pcaps/` of this repository.
-    ProjectCaptures,
-    /// `../shared/corpus`.
-    Corpus,
-    /// Emitted in code (no capture found).
-    Emitted,
-}
-
-fn captures_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "pcap" || x == "pcapng") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-/// Ethernet/IP/TCP-or-UDP payloads of a capture with their ports.
-fn payloads(path: &Path) -> Vec<(u16, u16, Vec<u8>)> {
-    let mut out = Vec::new();
-    let Ok(file) = std::fs::File::open(path) else { return out };
-    let Ok(mut reader) = create_reader(1 << 20, file) else { return out };
-    loop {
-        match reader.next() {
-            Ok((offset, block)) => {
-                let data: Option<&[u8]> = match &block {
-                    PcapBlockOwned::Legacy(b) => Some(b.data),
-                    PcapBlockOwned::NG(pcap_parser::pcapng::Block::EnhancedPacket(b)) => Some(b.data),
-                    _ => None,
-                };
-                if let Some(sliced) = data.and_then(|d| etherparse::SlicedPacket::from_ethernet(d).ok()) {
-                    match sliced.transport {
-                        Some(etherparse::TransportSlice::Tcp(t)) => {
-                            out.push((t.source_port(), t.destination_port(), t.payload().to_vec()));
-                        }
-                        Some(etherparse::TransportSlice::Udp(u)) => {
-                            out.push((u.source_port(), u.destination_port(), u.payload().to_vec()));
-                        }
-                        _ => {}
-                    }
-                }
-                reader.consume(offset);
-            }
-            Err(PcapError::Eof) => break,
-            Err(PcapError::Incomplete(_)) => {
-                if reader.refill().is_err() {
-                    break;
-                }
-            }
-            Err(_) => break,
-        }
-    }
-    out
-}
-
 fn from_files(files: &[PathBuf]) -> Vec<Sample> {
     let mut out = Vec::new();
     for f in files {
-        for (sp, dp, payload) in payloads(f) {
+        for crate::Payload { src_port: sp, dst_port: dp, bytes: payload, .. } in payloads(f) {
             let dir = match (sp, dp) {
                 (_, 502) => Direction::Request,
                 (502, _) => Direction::Response,
