@@ -22,7 +22,7 @@ use crate::limit::KeyHasher;
 use crate::record::{Sink, hex};
 use crate::streambuf::{DirStream, StreamEvent};
 use crate::{AppConfig, Direction, L4};
-use centinela_events::{EventBody, Timestamp};
+use centinela_events::{EventBody, RawJson, Timestamp};
 use centinela_parsers::dnp3::app::{
     self, Analog, Fragment, FunctionCode, ObjectHeader, Prefix, Range, Value,
 };
@@ -521,7 +521,7 @@ fn app_fragment(dir: Direction, link_hdr: &link::Header, bytes: &[u8], txs: &mut
     if suppressed > 0 {
         o.insert("suppressed".into(), json!(suppressed));
     }
-    sink.record(dir, EventBody::Dnp3 { dnp3: Json::Object(o) });
+    sink.record(dir, EventBody::Dnp3 { dnp3: RawJson::from_value(&Json::Object(o)) });
 }
 
 fn app_control_json(c: app::Control) -> Json {

@@ -12,7 +12,7 @@ use crate::record::{Sink, hex};
 use crate::streambuf::{DirStream, StreamEvent};
 use crate::{Direction, L4};
 use centinela_detect::DnsObservation;
-use centinela_events::EventBody;
+use centinela_events::{EventBody, RawJson};
 use centinela_parsers::dns::{Message, Name, RData, Record, TcpFramer, TcpFramerError, Type};
 use serde_json::{Map, Value as Json, json};
 use std::net::IpAddr;
@@ -335,7 +335,7 @@ fn message(dir: Direction, bytes: &[u8], sink: &mut Sink<'_>) {
     if suppressed > 0 {
         o.insert("suppressed".into(), json!(suppressed));
     }
-    sink.record(dir, EventBody::Dns { dns: Json::Object(o) });
+    sink.record(dir, EventBody::Dns { dns: RawJson::from_value(&Json::Object(o)) });
 }
 
 /// One resource record as Suricata writes it; the second value is the plain

@@ -20,7 +20,7 @@ use crate::limit::KeyHasher;
 use crate::record::{Sink, hex};
 use crate::streambuf::{DirStream, StreamEvent};
 use crate::{AppConfig, Direction, L4};
-use centinela_events::EventBody;
+use centinela_events::{EventBody, RawJson};
 use centinela_parsers::limits::modbus as lim;
 use centinela_parsers::modbus::{
     self as mb, Adu, DiagnosticSubFunction, ExceptionCode, Flags, FunctionCode, MbapFramer, ModbusFraming,
@@ -430,7 +430,7 @@ impl ModbusState {
         if suppressed > 0 {
             m.insert("suppressed".into(), json!(suppressed));
         }
-        sink.record(Direction::ToServer, EventBody::Modbus { modbus: Json::Object(m) });
+        sink.record(Direction::ToServer, EventBody::Modbus { modbus: RawJson::from_value(&Json::Object(m)) });
     }
 
     /// A request or response logged without its counterpart.
@@ -441,7 +441,7 @@ impl ModbusState {
         m.insert("transport".into(), json!(self.transport.as_str()));
         let side = if dir == Direction::ToServer { "request" } else { "response" };
         m.insert(side.into(), pdu_json(p.transaction_id, p.protocol_id, p.unit_id, &p.pdu, p.flags, None));
-        sink.record(dir, EventBody::Modbus { modbus: Json::Object(m) });
+        sink.record(dir, EventBody::Modbus { modbus: RawJson::from_value(&Json::Object(m)) });
     }
 
     fn unanswered(&mut self, q: Pending, sink: &mut Sink<'_>) {
@@ -468,7 +468,7 @@ impl ModbusState {
         if suppressed > 0 {
             m.insert("suppressed".into(), json!(suppressed));
         }
-        sink.record(Direction::ToServer, EventBody::Modbus { modbus: Json::Object(m) });
+        sink.record(Direction::ToServer, EventBody::Modbus { modbus: RawJson::from_value(&Json::Object(m)) });
     }
 
     /// Rate-limit key: transport, unit and the request PDU (function,

@@ -6,6 +6,7 @@ use crate::limit::{AnomalyLimiter, RateVerdict, RecordLimiter};
 use crate::{AppConfig, AppOutput, AppProto, Direction, FlowInfo, L4, PacketCtx};
 use centinela_events::{Anomaly, Event, EventBody};
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// The configuration values a flow needs, copied out of [`AppConfig`] when
 /// the flow starts (no allocation per flow).
@@ -63,17 +64,17 @@ pub(crate) fn header(
     Event {
         timestamp: pkt.ts,
         flow_id: Some(flow.flow_id),
-        in_iface: flow.in_iface.as_deref().map(str::to_string),
+        in_iface: flow.in_iface.clone(),
         pcap_cnt: pkt.pcap_cnt,
         src_ip: Some(src.ip()),
         src_port: Some(src.port()),
         dest_ip: Some(dst.ip()),
         dest_port: Some(dst.port()),
-        proto: Some(match flow.l4 {
-            L4::Tcp => "TCP".to_string(),
-            L4::Udp => "UDP".to_string(),
-        }),
-        app_proto: app.map(|p| p.as_str().to_string()),
+        proto: Some(Cow::Borrowed(match flow.l4 {
+            L4::Tcp => "TCP",
+            L4::Udp => "UDP",
+        })),
+        app_proto: app.map(|p| Cow::Borrowed(p.as_str())),
         vlan: flow.vlan.clone(),
         community_id: Some(flow.community_id.clone()),
         host: None,
@@ -125,10 +126,10 @@ impl Sink<'_> {
 
     fn push_anomaly(&mut self, dir: Direction, name: &'static str, count: u64, detail: Option<Value>) {
         let anomaly = Anomaly {
-            kind: "applayer".to_string(),
-            event: name.to_string(),
-            layer: Some("proto_parser".to_string()),
-            app_proto: Some(self.proto.as_str().to_string()),
+            kind: Cow::Borrowed("applayer"),
+            event: Cow::Borrowed(name),
+            layer: Some(Cow::Borrowed("proto_parser")),
+            app_proto: Some(Cow::Borrowed(self.proto.as_str())),
             count,
             detail,
         };

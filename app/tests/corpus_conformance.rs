@@ -191,7 +191,7 @@ fn replay(path: &Path, cfg: &AppConfig) -> Vec<Value> {
             Flow {
                 info: FlowInfo {
                     flow_id: order.len() as u64,
-                    community_id: String::new(),
+                    community_id: "".into(),
                     l4: if tcp { L4::Tcp } else { L4::Udp },
                     client,
                     server,

@@ -92,7 +92,7 @@ fn observation(d: &Datagram, name: &mut String) -> Option<DnsObservation> {
         client_port,
         server,
         flow_id: u64::from(client_port),
-        community_id: String::new(),
+        community_id: "".into(),
         pcap_cnt: None,
         is_response,
         id: msg.id(),

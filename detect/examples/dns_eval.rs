@@ -159,7 +159,7 @@ fn memory(n: u64) {
             client_port: 40000,
             server: std::net::IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 53)),
             flow_id: i,
-            community_id: String::new(),
+            community_id: "".into(),
             pcap_cnt: None,
             is_response: false,
             id: 0,

@@ -11,7 +11,9 @@
 
 use crate::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// One EVE record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,7 +27,7 @@ pub struct Event {
     pub flow_id: Option<u64>,
     /// Capture interface (live capture only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub in_iface: Option<String>,
+    pub in_iface: Option<Arc<str>>,
     /// Index of the packet in the pcap (1-based), replay only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pcap_cnt: Option<u64>,
@@ -43,16 +45,16 @@ pub struct Event {
     pub dest_port: Option<u16>,
     /// Transport protocol name as Suricata writes it (`TCP`, `UDP`, `ICMP`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub proto: Option<String>,
+    pub proto: Option<Cow<'static, str>>,
     /// Application protocol decided for the flow (`modbus`, `dnp3`, `dns`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub app_proto: Option<String>,
+    pub app_proto: Option<Cow<'static, str>>,
     /// VLAN ids, outermost first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vlan: Vec<u16>,
     /// Community ID v1 of the flow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub community_id: Option<String>,
+    pub community_id: Option<Arc<str>>,
     /// Sensor-run metadata (sensor id, site): *not* part of the deterministic
     /// replay output; set by the forwarder/collector, omitted in EVE files
     /// unless configured.
@@ -82,22 +84,22 @@ pub enum EventBody {
     /// A Modbus transaction.
     Modbus {
         /// The transaction.
-        modbus: serde_json::Value,
+        modbus: RawJson,
     },
     /// A DNP3 message/transaction.
     Dnp3 {
         /// The message.
-        dnp3: serde_json::Value,
+        dnp3: RawJson,
     },
     /// A DNS query or answer.
     Dns {
         /// The DNS record.
-        dns: serde_json::Value,
+        dns: RawJson,
     },
     /// A flow record, written when a flow ends.
     Flow {
         /// The flow record.
-        flow: serde_json::Value,
+        flow: RawJson,
     },
     /// Periodic pipeline counters.
     Stats {
@@ -133,6 +135,82 @@ impl EventBody {
     }
 }
 
+/// A record body serialised once, when the record is built, by a typed
+/// serializer that borrows from the packet (the hot path builds no
+/// `serde_json::Value` tree: see `centinela-app`'s record builders). It is
+/// written verbatim inside the EVE line, so its key order is the order of the
+/// typed struct's fields.
+///
+/// Deserialising goes through [`serde_json::Value`] (works with any
+/// deserializer, including the buffered one `#[serde(flatten)]` uses); the
+/// result is the compact re-serialisation of that value.
+#[derive(Clone)]
+pub struct RawJson(Box<serde_json::value::RawValue>);
+
+impl RawJson {
+    /// Serialise `body` (a JSON object, by convention) once.
+    ///
+    /// # Errors
+    /// When `body`'s `Serialize` implementation fails (a map with non-string
+    /// keys, a custom error).
+    pub fn from_serialize<T: Serialize + ?Sized>(body: &T) -> Result<Self, serde_json::Error> {
+        serde_json::value::to_raw_value(body).map(Self)
+    }
+
+    /// The body of an already-built [`serde_json::Value`] (rare paths, tests).
+    pub fn from_value(value: &serde_json::Value) -> Self {
+        // Serialising a `Value` cannot fail (string keys only).
+        match serde_json::value::to_raw_value(value) {
+            Ok(raw) => Self(raw),
+            Err(_) => Self::empty_object(),
+        }
+    }
+
+    /// `{}`.
+    pub fn empty_object() -> Self {
+        match serde_json::value::RawValue::from_string("{}".to_string()) {
+            Ok(raw) => Self(raw),
+            // Unreachable: "{}" is valid JSON; fall back to a parsed literal.
+            Err(_) => Self::from_value(&serde_json::Value::Object(serde_json::Map::new())),
+        }
+    }
+
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    /// Parsed back into a [`serde_json::Value`] (tests, tools; never the hot path).
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::from_str(self.0.get()).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl std::fmt::Debug for RawJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.get())
+    }
+}
+
+impl PartialEq for RawJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+impl Serialize for RawJson {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawJson {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        serde_json::value::to_raw_value(&v).map(Self).map_err(serde::de::Error::custom)
+    }
+}
+
 /// An anomaly, Suricata's `anomaly` object shape: `type` is `decode`
 /// (L2–L4), `stream` (TCP reassembly), `applayer` (protocol parsers) or
 /// `pipeline` (caps, floods, drops; Centinela addition); `event` is a stable
@@ -141,15 +219,15 @@ impl EventBody {
 pub struct Anomaly {
     /// `decode`, `stream`, `applayer` or `pipeline`.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: Cow<'static, str>,
     /// Stable event name, e.g. `modbus.invalid_length`, `dnp3.bad_body_crc`.
-    pub event: String,
+    pub event: Cow<'static, str>,
     /// Layer that raised it (`proto_parser`, `proto_detect`, `ipv4`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub layer: Option<String>,
+    pub layer: Option<Cow<'static, str>>,
     /// Application protocol, for `applayer` anomalies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub app_proto: Option<String>,
+    pub app_proto: Option<Cow<'static, str>>,
     /// How many occurrences this record stands for (> 1 when rate limiting
     /// folded repeats into one record).
     #[serde(default = "one", skip_serializing_if = "is_one")]
@@ -268,5 +346,42 @@ mod tests {
         assert_eq!(back, ev);
         assert_eq!(back.body.event_type(), "alert");
         assert!(back.body.is_priority());
+    }
+
+    #[derive(Serialize)]
+    struct Typed<'a> {
+        b: &'a str,
+        a: u32,
+    }
+
+    #[test]
+    fn raw_body_is_written_verbatim_and_reads_back() {
+        let body = RawJson::from_serialize(&Typed { b: "x\"y", a: 7 }).unwrap();
+        assert_eq!(body.get(), r#"{"b":"x\"y","a":7}"#);
+        let ev = Event {
+            timestamp: Timestamp::from_micros(1, 0),
+            flow_id: None,
+            in_iface: Some("eth0".into()),
+            pcap_cnt: None,
+            src_ip: None,
+            src_port: None,
+            dest_ip: None,
+            dest_port: None,
+            proto: Some(Cow::Borrowed("TCP")),
+            app_proto: None,
+            vlan: vec![],
+            community_id: Some("1:abc".into()),
+            host: None,
+            body: EventBody::Modbus { modbus: body },
+        };
+        let s = serde_json::to_string(&ev).unwrap();
+        assert!(s.ends_with(r#","event_type":"modbus","modbus":{"b":"x\"y","a":7}}"#), "{s}");
+        // Through `flatten`'s buffering deserializer: keys come back sorted
+        // (via `Value`), the content is the same.
+        let back: Event = serde_json::from_str(&s).unwrap();
+        let EventBody::Modbus { modbus } = &back.body else { panic!("{back:?}") };
+        assert_eq!(modbus.to_value(), serde_json::json!({"a": 7, "b": "x\"y"}));
+        assert_eq!(back.in_iface.as_deref(), Some("eth0"));
+        assert_eq!(RawJson::empty_object().get(), "{}");
     }
 }

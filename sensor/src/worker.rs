@@ -16,8 +16,10 @@ use crate::stats::{Counters, WorkerSnapshot};
 use crate::stream::{Budget, HalfStream, Limits, Sink};
 use centinela_app::{AppConfig, AppFlowState, AppOutput, Decision, Direction, FlowInfo, PacketCtx};
 use centinela_detect::dns_exfil::DnsExfilDetector;
-use centinela_events::{Anomaly, Event, EventBody, Timestamp};
+use centinela_events::{Anomaly, Event, EventBody, RawJson, Timestamp};
+use serde::Serialize;
 use serde_json::json;
+use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -124,15 +126,58 @@ impl std::fmt::Debug for Worker {
     }
 }
 
-fn proto_name(p: u8) -> String {
-    match p {
-        6 => "TCP".into(),
-        17 => "UDP".into(),
-        1 => "ICMP".into(),
-        58 => "IPv6-ICMP".into(),
-        132 => "SCTP".into(),
-        47 => "GRE".into(),
-        n => n.to_string(),
+fn proto_name(p: u8) -> Cow<'static, str> {
+    Cow::Borrowed(match p {
+        6 => "TCP",
+        17 => "UDP",
+        1 => "ICMP",
+        58 => "IPv6-ICMP",
+        132 => "SCTP",
+        47 => "GRE",
+        n => return Cow::Owned(n.to_string()),
+    })
+}
+
+/// The EVE `flow` object (Suricata's shape; fields in the order the record
+/// has always been written: alphabetical).
+#[derive(Serialize)]
+struct FlowRecord {
+    age: i64,
+    alerted: bool,
+    bytes_toclient: u64,
+    bytes_toserver: u64,
+    end: Timestamp,
+    pkts_toclient: u64,
+    pkts_toserver: u64,
+    reason: &'static str,
+    start: Timestamp,
+    state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tcp: Option<TcpFlagsRecord>,
+}
+
+/// The `flow.tcp` object.
+#[derive(Serialize)]
+struct TcpFlagsRecord {
+    ack: bool,
+    fin: bool,
+    psh: bool,
+    rst: bool,
+    syn: bool,
+    tcp_flags: Hex8,
+    tcp_flags_tc: Hex8,
+    tcp_flags_ts: Hex8,
+}
+
+/// A byte written as two lower-case hex digits, without allocating.
+struct Hex8(u8);
+
+impl Serialize for Hex8 {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let b = [DIGITS[usize::from(self.0 >> 4)], DIGITS[usize::from(self.0 & 0x0f)]];
+        // Both bytes are ASCII hex digits.
+        s.serialize_str(std::str::from_utf8(&b).unwrap_or("00"))
     }
 }
 
@@ -269,14 +314,14 @@ impl Worker {
         Event {
             timestamp: ts,
             flow_id: Some(info.flow_id),
-            in_iface: info.in_iface.as_ref().map(ToString::to_string),
+            in_iface: info.in_iface.clone(),
             pcap_cnt,
             src_ip: Some(src.ip()),
             src_port: ports.then_some(src.port()),
             dest_ip: Some(dst.ip()),
             dest_port: ports.then_some(dst.port()),
             proto: Some(proto_name(proto)),
-            app_proto: app.map(str::to_string),
+            app_proto: app.map(Cow::Borrowed),
             vlan: info.vlan.clone(),
             community_id: Some(info.community_id.clone()),
             host: None,
@@ -293,9 +338,9 @@ impl Worker {
     #[allow(clippy::too_many_arguments)]
     fn flowless_anomaly(
         &mut self,
-        kind: &str,
+        kind: &'static str,
         name: &'static str,
-        layer: &str,
+        layer: &'static str,
         m: &PktMeta,
         ip: Option<(IpAddr, IpAddr)>,
         vlan: &[u16],
@@ -320,11 +365,7 @@ impl Worker {
         let ev = Event {
             timestamp: m.ts,
             flow_id: None,
-            in_iface: if self.live {
-                self.ifaces.get(usize::from(m.iface)).map(ToString::to_string)
-            } else {
-                None
-            },
+            in_iface: if self.live { self.ifaces.get(usize::from(m.iface)).cloned() } else { None },
             pcap_cnt: self.pcap_cnt(m.seq),
             src_ip: ip.map(|x| x.0),
             src_port: None,
@@ -353,7 +394,7 @@ impl Worker {
     fn flow_anomaly(
         &mut self,
         id: u32,
-        kind: &str,
+        kind: &'static str,
         name: &'static str,
         from_client: bool,
         ts: Timestamp,
@@ -614,7 +655,7 @@ impl Worker {
         let in_iface = if self.live { self.ifaces.get(usize::from(m.iface)).cloned() } else { None };
         let info = FlowInfo {
             flow_id: key.flow_id(m.ts),
-            community_id: cid,
+            community_id: cid.into(),
             l4: l4k,
             client,
             server,
@@ -806,31 +847,36 @@ impl Worker {
             _ => "new",
         };
         let age = flow.last.secs.saturating_sub(flow.start.secs).max(0);
-        let mut body = json!({
-            "pkts_toserver": flow.pkts[0],
-            "pkts_toclient": flow.pkts[1],
-            "bytes_toserver": flow.bytes[0],
-            "bytes_toclient": flow.bytes[1],
-            "start": flow.start.to_string(),
-            "end": flow.last.to_string(),
-            "age": age,
-            "state": state,
-            "reason": reason,
-            "alerted": false,
-        });
-        if flow.proto == 6 {
+        let tcp = (flow.proto == 6).then(|| {
             let f = flow.flags[0] | flow.flags[1];
-            body["tcp"] = json!({
-                "tcp_flags": format!("{f:02x}"),
-                "tcp_flags_ts": format!("{:02x}", flow.flags[0]),
-                "tcp_flags_tc": format!("{:02x}", flow.flags[1]),
-                "syn": f & tcpflag::SYN != 0,
-                "fin": f & tcpflag::FIN != 0,
-                "rst": f & tcpflag::RST != 0,
-                "psh": f & tcpflag::PSH != 0,
-                "ack": f & tcpflag::ACK != 0,
-            });
-        }
+            TcpFlagsRecord {
+                ack: f & tcpflag::ACK != 0,
+                fin: f & tcpflag::FIN != 0,
+                psh: f & tcpflag::PSH != 0,
+                rst: f & tcpflag::RST != 0,
+                syn: f & tcpflag::SYN != 0,
+                tcp_flags: Hex8(f),
+                tcp_flags_tc: Hex8(flow.flags[1]),
+                tcp_flags_ts: Hex8(flow.flags[0]),
+            }
+        });
+        let record = FlowRecord {
+            age,
+            alerted: false,
+            bytes_toclient: flow.bytes[1],
+            bytes_toserver: flow.bytes[0],
+            end: flow.last,
+            pkts_toclient: flow.pkts[1],
+            pkts_toserver: flow.pkts[0],
+            reason,
+            start: flow.start,
+            state,
+            tcp,
+        };
+        let Ok(body) = RawJson::from_serialize(&record) else {
+            self.counters.serialize_errors += 1;
+            return;
+        };
         let app = flow.app_name();
         let ev = self.header(&flow.info, flow.proto, true, ts, None, app, EventBody::Flow { flow: body });
         self.emit(&ev);

@@ -194,7 +194,7 @@ impl Windows {
 #[derive(Debug, Clone)]
 struct LastFlow {
     flow_id: u64,
-    community_id: String,
+    community_id: std::sync::Arc<str>,
     server: IpAddr,
     client_port: u16,
     pcap_cnt: Option<u64>,
@@ -803,7 +803,7 @@ impl Suspect {
             + self.domain.len()
             + (self.seen[0].capacity() + self.seen[1].capacity()) * 5
             + self.samples.iter().map(|s| s.len() + 16).sum::<usize>()
-            + self.last.community_id.capacity()
+            + self.last.community_id.len()
     }
 
     fn update_query(

@@ -118,7 +118,7 @@ pub fn observation(
         client_port,
         server,
         flow_id: u64::from(client_port) << 16 | 53,
-        community_id: String::new(),
+        community_id: "".into(),
         pcap_cnt: None,
         is_response,
         id: msg.id(),
