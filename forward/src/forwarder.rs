@@ -31,7 +31,7 @@
 
 use crate::config::ForwardConfig;
 use crate::privacy::Privacy;
-use crate::spool::{Class, Inflight};
+use crate::spool::{Class, Inflight, Record};
 use crate::{HealthSnapshot, Shared};
 use centinela_events::wire::{self, BatchAck};
 use centinela_events::{Event, EventBody, Heartbeat, Timestamp};
@@ -184,12 +184,14 @@ impl Forwarder {
     }
 
     /// Waits for a batch to be due and persists it as in flight; `None` when there
-    /// is nothing to send yet (the caller loops).
-    fn next_batch(&self) -> std::io::Result<Option<Inflight>> {
+    /// is nothing to send yet (the caller loops). A new batch comes with the
+    /// records just read; a batch already in flight (a retry, or one found in the
+    /// ledger after a restart) comes without, and is re-read up to its end.
+    fn next_batch(&self) -> std::io::Result<Option<(Inflight, Option<Vec<Record>>)>> {
         let sh = &self.shared;
         let mut spool = sh.spool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(inf) = spool.inflight() {
-            return Ok(Some(inf));
+            return Ok(Some((inf, None)));
         }
         let avail = spool.committed_depth();
         let draining = self.stopping();
@@ -219,13 +221,20 @@ impl Forwarder {
             spool.ack(inf)?;
             return Ok(None);
         }
-        Ok(Some(inf))
+        Ok(Some((inf, Some(b.records))))
     }
 
-    fn build_body(&self, inf: Inflight) -> std::io::Result<(Vec<u8>, Vec<u8>, u64)> {
-        let records = {
-            let mut spool = self.shared.spool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            spool.read(usize::MAX, usize::MAX, Some(inf.end))?.records
+    fn build_body(
+        &self,
+        inf: Inflight,
+        read: Option<Vec<Record>>,
+    ) -> std::io::Result<(Vec<u8>, Vec<u8>, u64)> {
+        let records = match read {
+            Some(r) => r,
+            None => {
+                let mut spool = self.shared.spool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                spool.read(usize::MAX, usize::MAX, Some(inf.end))?.records
+            }
         };
         let mut plain = Vec::with_capacity(records.iter().map(|r| r.payload.len() + 1).sum());
         for r in &records {
@@ -344,7 +353,7 @@ impl Forwarder {
                 self.heartbeat();
                 next_hb = Instant::now().checked_add(hb_every).unwrap_or_else(Instant::now);
             }
-            let inf = match self.next_batch() {
+            let (inf, read) = match self.next_batch() {
                 Ok(Some(i)) => i,
                 Ok(None) => continue,
                 Err(e) => {
@@ -355,7 +364,7 @@ impl Forwarder {
                 }
             };
             if cached.as_ref().is_none_or(|c| c.0 != inf.seq) {
-                match self.build_body(inf) {
+                match self.build_body(inf, read) {
                     Ok((gz, plain, n)) => cached = Some((inf.seq, gz, plain, n)),
                     Err(e) => {
                         *sh.last_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =

@@ -92,6 +92,10 @@ use std::path::{Path, PathBuf};
 const MAX_DROP_TYPES: usize = 32;
 /// Write buffer of the active segment.
 const WRITE_BUFFER: usize = 256 * 1024;
+/// Bytes the reader fetches with one `pread`; records are parsed out of this
+/// window, and a record crossing its end starts the next window (sized to hold
+/// it: at most [`MAX_RECORD_BYTES`] + header).
+const READ_CHUNK: usize = 1 << 20;
 
 /// When the spool calls fsync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -211,6 +215,10 @@ pub struct Spool {
     full_episode: bool,
     stats: SpoolStats,
     reader: Option<(u64, File)>,
+    /// Read window: bytes `[rbuf_at.off, rbuf_at.off + rbuf.len())` of segment
+    /// `rbuf_at.seg`, all committed (committed bytes never change).
+    rbuf: Vec<u8>,
+    rbuf_at: Pos,
 }
 
 fn seg_path(dir: &Path, id: u64) -> PathBuf {
@@ -384,6 +392,8 @@ impl Spool {
             full_episode: false,
             stats,
             reader: None,
+            rbuf: Vec::new(),
+            rbuf_at: Pos::default(),
         })
     }
 
@@ -567,9 +577,36 @@ impl Spool {
         }
     }
 
+    /// The index range in `self.rbuf` holding bytes `[off, off + len)` of segment
+    /// `seg`, refilling the window with one `pread` of up to [`READ_CHUNK`] bytes
+    /// (never past `seg_len`, the committed end) when it does not hold them.
+    /// The caller guarantees `off + len <= seg_len`.
+    fn window(&mut self, seg: u64, off: u64, len: usize, seg_len: u64) -> io::Result<std::ops::Range<usize>> {
+        let have = self.rbuf_at.seg == seg
+            && off >= self.rbuf_at.off
+            && off + len as u64 <= self.rbuf_at.off + self.rbuf.len() as u64;
+        if !have {
+            let avail = usize::try_from(seg_len.saturating_sub(off)).unwrap_or(usize::MAX);
+            let want = len.max(READ_CHUNK).min(avail).max(len);
+            let mut buf = std::mem::take(&mut self.rbuf);
+            buf.clear();
+            buf.resize(want, 0);
+            let r = self.read_at(seg, off, &mut buf);
+            self.rbuf = buf;
+            if let Err(e) = r {
+                self.rbuf.clear();
+                return Err(e);
+            }
+            self.rbuf_at = Pos { seg, off };
+        }
+        let start = usize::try_from(off - self.rbuf_at.off).unwrap_or(usize::MAX);
+        Ok(start..start.saturating_add(len))
+    }
+
     /// Reads committed records from the ack position: up to `max_records`
     /// records and about `max_bytes` payload bytes (at least one record), and
     /// never past `until` when given (to re-read an in-flight batch exactly).
+    /// Segment bytes are fetched in windows of [`READ_CHUNK`] (one `pread` each).
     pub fn read(
         &mut self,
         max_records: usize,
@@ -579,7 +616,6 @@ impl Spool {
         let mut out = ReadBatch::default();
         let stop = until.map_or(self.committed, |u| u.min(self.committed));
         let mut pos = self.normalize(self.ledger.ack);
-        let mut hdr_buf = [0u8; RECORD_HEADER];
         loop {
             pos = self.normalize(pos);
             if pos >= stop
@@ -609,8 +645,8 @@ impl Spool {
                 }
                 continue;
             }
-            self.read_at(pos.seg, pos.off, &mut hdr_buf)?;
-            let Some(hdr) = record::parse_record_header(&hdr_buf) else {
+            let hr = self.window(pos.seg, pos.off, RECORD_HEADER, seg_len)?;
+            let Some(hdr) = self.rbuf.get(hr).and_then(record::parse_record_header) else {
                 skip(self, &mut pos);
                 if pos.seg == self.writer_id {
                     break;
@@ -625,15 +661,18 @@ impl Spool {
                 }
                 continue;
             }
-            let mut payload = vec![0u8; hdr.len];
-            self.read_at(pos.seg, pos.off + RECORD_HEADER as u64, &mut payload)?;
-            if !record::crc_ok(&hdr_buf, &hdr, &payload) {
+            let rr = self.window(pos.seg, pos.off, RECORD_HEADER + hdr.len, seg_len)?;
+            let ok = self.rbuf.get(rr).and_then(|raw| {
+                let (h, payload) = raw.split_at_checked(RECORD_HEADER)?;
+                record::crc_ok(h, &hdr, payload).then(|| payload.to_vec())
+            });
+            let Some(payload) = ok else {
                 skip(self, &mut pos);
                 if pos.seg == self.writer_id {
                     break;
                 }
                 continue;
-            }
+            };
             out.bytes += payload.len();
             out.records.push(Record { class: hdr.class, written_ms: hdr.written_ms, payload });
             pos.off = end;
@@ -685,6 +724,10 @@ impl Spool {
             self.stats.segments_deleted += 1;
             if self.reader.as_ref().map(|(r, _)| *r) == Some(id) {
                 self.reader = None;
+            }
+            if self.rbuf_at.seg == id {
+                self.rbuf = Vec::new();
+                self.rbuf_at = Pos::default();
             }
         }
         self.oldest_unacked_ms = self.peek_time(ack);

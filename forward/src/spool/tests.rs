@@ -365,3 +365,43 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn reads_across_read_windows_and_interleaved_commits() {
+    // Records of varying size spanning several READ_CHUNK windows in one
+    // segment, a record of almost MAX_RECORD_BYTES (straddles any window it
+    // does not start), and commits between reads (the
+    // window must not serve bytes past what was committed when it was filled).
+    let d = tempfile::tempdir().unwrap();
+    let mut s = Spool::open(opts(d.path(), 64 << 20, 16 << 20)).unwrap();
+    let payload = |i: u64| {
+        let pad = if i == 2500 { MAX_RECORD_BYTES - 100 } else { (i as usize * 37) % 900 };
+        format!(r#"{{"event_type":"flow","id":{i},"pad":"{}"}}"#, "x".repeat(pad)).into_bytes()
+    };
+    let mut next = 0u64;
+    let check = |s: &mut Spool, next: &mut u64| {
+        loop {
+            let b = s.read(700, 1 << 20, None).unwrap();
+            if b.records.is_empty() {
+                break;
+            }
+            for r in &b.records {
+                assert_eq!(r.payload, payload(*next), "record {next}");
+                *next += 1;
+            }
+            let inf = s.begin_batch(b.end, b.records.len() as u64).unwrap();
+            s.ack(inf).unwrap();
+        }
+    };
+    for i in 0..6000 {
+        assert_eq!(s.append(Class::Bulk, &payload(i)), Append::Stored);
+        if i % 1500 == 1499 {
+            s.commit().unwrap();
+            check(&mut s, &mut next);
+        }
+    }
+    s.commit().unwrap();
+    check(&mut s, &mut next);
+    assert_eq!(next, 6000);
+    assert_eq!(s.stats().corrupt_records, 0);
+}
