@@ -8,14 +8,20 @@
 
 use crate::detect::Probe;
 use crate::limit::KeyHasher;
-use crate::record::{Sink, hex};
+use crate::record::Sink;
 use crate::streambuf::{DirStream, StreamEvent};
 use crate::{Direction, L4};
 use centinela_detect::DnsObservation;
 use centinela_events::{EventBody, RawJson};
-use centinela_parsers::dns::{Message, Name, RData, Record, TcpFramer, TcpFramerError, Type};
-use serde_json::{Map, Value as Json, json};
+use centinela_parsers::dns::{Message, Name, RData, TcpFramer, TcpFramerError, Type};
+use dns_record::{DnsRecord, NameText};
+use serde_json::json;
 use std::net::IpAddr;
+
+// The record body lives beside this file; declared here so that the crate
+// root stays untouched.
+#[path = "dns_record.rs"]
+mod dns_record;
 
 /// Leftover buffer cap per direction for DNS over TCP: the largest message
 /// (65 535 bytes) plus its length prefix.
@@ -169,15 +175,18 @@ fn flag_anomaly(name: &str) -> &'static str {
     }
 }
 
+/// A name in presentation form as an owned string (the observation's
+/// `qname`): one allocation of the exact size.
 fn name_string(n: &Name<'_>) -> String {
-    let mut s = String::with_capacity(n.presentation_len());
-    // Writing into a String cannot fail.
-    let _ = n.write_to(&mut s);
-    s
-}
-
-fn type_string(t: Type) -> String {
-    t.to_string()
+    match NameText::new(n) {
+        Some(t) => String::from(t.as_str()),
+        None => {
+            let mut s = String::with_capacity(n.presentation_len());
+            // Writing into a String cannot fail.
+            let _ = n.write_to(&mut s);
+            s
+        }
+    }
 }
 
 /// One DNS message of `dir`'s side.
@@ -200,7 +209,27 @@ fn message(dir: Direction, bytes: &[u8], sink: &mut Sink<'_>) {
         sink.out.stats.dns.txs_paired += 1;
     }
 
-    // Observation for the detectors (every message).
+    // The record, rate limited per (type, name, qtype, rcode); the name is
+    // hashed case-folded octet by octet (no lower-cased copy).
+    let mut k = KeyHasher::new(3);
+    k.byte(u8::from(is_response));
+    for &b in qname.as_bytes() {
+        k.byte(b.to_ascii_lowercase());
+    }
+    k.u16(qtype);
+    k.u16(if is_response { m.rcode().code() } else { 0 });
+    let body = sink.rate(k.finish(), !flags.is_empty()).map(|suppressed| {
+        let tx = sink.next_tx().saturating_sub(1);
+        let record = DnsRecord::new(&m, q.map(|_| qname.as_str()), tx, suppressed);
+        // Serialising into memory fails only for non-string map keys, which
+        // the record does not have.
+        RawJson::from_serialize(&record).unwrap_or_else(|_| RawJson::empty_object())
+    });
+    if let Some(dns) = body {
+        sink.record(dir, EventBody::Dns { dns });
+    }
+
+    // Observation for the detectors (every message); it takes the name.
     let (src, dst) = match dir {
         Direction::ToServer => (sink.flow.client, sink.flow.server),
         Direction::ToClient => (sink.flow.server, sink.flow.client),
@@ -210,7 +239,9 @@ fn message(dir: Direction, bytes: &[u8], sink: &mut Sink<'_>) {
     let mut answer_rdata_len = 0u32;
     for r in m.answers() {
         answer_rdata_len = answer_rdata_len.saturating_add(r.rdata().len() as u32);
-        if answer_addrs.len() < DNS_MAX_ANSWER_ADDRS {
+        // Only A/AAAA records decode to addresses: other rdata (names to
+        // walk) is not decoded.
+        if answer_addrs.len() < DNS_MAX_ANSWER_ADDRS && matches!(r.rtype, Type::A | Type::Aaaa) {
             match r.data() {
                 RData::A(a) => answer_addrs.push(IpAddr::V4(a)),
                 RData::Aaaa(a) => answer_addrs.push(IpAddr::V6(a)),
@@ -228,7 +259,7 @@ fn message(dir: Direction, bytes: &[u8], sink: &mut Sink<'_>) {
         pcap_cnt: sink.pkt.pcap_cnt,
         is_response,
         id: m.id(),
-        qname: qname.clone(),
+        qname,
         qtype,
         rcode: if is_response { u8::try_from(m.rcode().code() & 0xff).unwrap_or(u8::MAX) } else { 0 },
         message_len: u16::try_from(bytes.len()).unwrap_or(u16::MAX),
@@ -236,184 +267,4 @@ fn message(dir: Direction, bytes: &[u8], sink: &mut Sink<'_>) {
         answer_rdata_len,
         answer_count: m.header().ancount(),
     });
-
-    // The record, rate limited per (type, name, qtype, rcode).
-    let mut k = KeyHasher::new(3);
-    k.byte(u8::from(is_response));
-    k.bytes(qname.to_ascii_lowercase().as_bytes());
-    k.u16(qtype);
-    k.u16(if is_response { m.rcode().code() } else { 0 });
-    let Some(suppressed) = sink.rate(k.finish(), !flags.is_empty()) else {
-        return;
-    };
-    let h = m.header();
-    let mut o = Map::new();
-    o.insert("version".into(), json!(3));
-    o.insert("type".into(), json!(if is_response { "response" } else { "request" }));
-    let tx = sink.next_tx().saturating_sub(1);
-    o.insert("tx_id".into(), json!(tx));
-    o.insert("id".into(), json!(m.id()));
-    o.insert("flags".into(), json!(format!("{:x}", h.flags())));
-    for (set, key) in [
-        (h.is_response(), "qr"),
-        (h.authoritative(), "aa"),
-        (h.truncated(), "tc"),
-        (h.recursion_desired(), "rd"),
-        (h.recursion_available(), "ra"),
-        (h.z(), "z"),
-        (h.authentic_data(), "ad"),
-        (h.checking_disabled(), "cd"),
-    ] {
-        if set {
-            o.insert(key.into(), json!(true));
-        }
-    }
-    o.insert("opcode".into(), json!(h.opcode().code()));
-    o.insert("rcode".into(), json!(m.rcode().to_string()));
-    let queries: Vec<Json> = m
-        .questions()
-        .take(DNS_MAX_RECORDS_PER_SECTION)
-        .map(|q| json!({"rrname": name_string(&q.name), "rrtype": type_string(q.qtype)}))
-        .collect();
-    if !queries.is_empty() {
-        o.insert("queries".into(), Json::Array(queries));
-    }
-    if is_response {
-        let mut grouped: Map<String, Json> = Map::new();
-        for (key, recs, group) in [
-            ("answers", m.answers(), true),
-            ("authorities", m.authorities(), false),
-            ("additionals", m.additionals(), false),
-        ] {
-            let mut arr = Vec::new();
-            let mut extra = 0u64;
-            for r in recs {
-                if arr.len() >= DNS_MAX_RECORDS_PER_SECTION {
-                    extra += 1;
-                    continue;
-                }
-                // Suricata writes one entry per TXT character-string.
-                if let RData::Txt(strings) = r.data() {
-                    for st in strings {
-                        let v = json!(String::from_utf8_lossy(st));
-                        let mut rec = rr_head(&r);
-                        rec.insert("rdata".into(), v.clone());
-                        if group
-                            && let Json::Array(a) =
-                                grouped.entry(type_string(r.rtype)).or_insert_with(|| Json::Array(Vec::new()))
-                        {
-                            a.push(v);
-                        }
-                        arr.push(Json::Object(rec));
-                    }
-                    continue;
-                }
-                let (rec, simple) = record_json(&r);
-                if group
-                    && let Some(v) = simple
-                    && let Json::Array(a) =
-                        grouped.entry(type_string(r.rtype)).or_insert_with(|| Json::Array(Vec::new()))
-                {
-                    a.push(v);
-                }
-                arr.push(rec);
-            }
-            if !arr.is_empty() {
-                o.insert(key.into(), Json::Array(arr));
-            }
-            if extra > 0 {
-                o.insert(format!("{key}_truncated"), json!(extra));
-            }
-        }
-        if !grouped.is_empty() {
-            o.insert("grouped".into(), Json::Object(grouped));
-        }
-    }
-    if !flags.is_empty() {
-        o.insert("anomalies".into(), Json::Array(flags.iter().map(|(_, n)| json!(n)).collect()));
-    }
-    if suppressed > 0 {
-        o.insert("suppressed".into(), json!(suppressed));
-    }
-    sink.record(dir, EventBody::Dns { dns: RawJson::from_value(&Json::Object(o)) });
-}
-
-/// One resource record as Suricata writes it; the second value is the plain
-/// rdata for `grouped` (when the type has a simple form).
-fn rr_head(r: &Record<'_>) -> Map<String, Json> {
-    let mut o = Map::new();
-    o.insert("rrname".into(), json!(name_string(&r.name)));
-    o.insert("rrtype".into(), json!(type_string(r.rtype)));
-    o.insert("ttl".into(), json!(r.ttl));
-    o
-}
-
-fn record_json(r: &Record<'_>) -> (Json, Option<Json>) {
-    let mut o = rr_head(r);
-    // SSHFP (RFC 4255), as Suricata: algorithm, type, colon-separated hex.
-    if r.rtype.code() == 44
-        && let [algo, fp_type, fp @ ..] = r.rdata()
-    {
-        let fingerprint: Vec<String> = fp.iter().map(|b| format!("{b:02x}")).collect();
-        let v = json!({"algo": algo, "type": fp_type, "fingerprint": fingerprint.join(":")});
-        o.insert("sshfp".into(), v.clone());
-        return (Json::Object(o), Some(v));
-    }
-    let simple = match r.data() {
-        RData::A(a) => Some(json!(a.to_string())),
-        RData::Aaaa(a) => Some(json!(a.to_string())),
-        RData::Cname(n) | RData::Ns(n) | RData::Ptr(n) => Some(json!(name_string(&n))),
-        RData::Mx { exchange, .. } => Some(json!(name_string(&exchange))),
-        RData::Txt(strings) => {
-            // Not reached for answers (split per string by the caller).
-            let parts: Vec<String> = strings.map(|s| String::from_utf8_lossy(s).into_owned()).collect();
-            Some(json!(parts.join("")))
-        }
-        RData::Null(b) | RData::Other(b) | RData::Malformed(b) => Some(json!(hex(b))),
-        RData::Srv { priority, weight, port, target } => {
-            let v =
-                json!({"priority": priority, "weight": weight, "port": port, "name": name_string(&target)});
-            o.insert("srv".into(), v);
-            None
-        }
-        RData::Soa(s) => {
-            o.insert(
-                "soa".into(),
-                json!({
-                    "mname": name_string(&s.mname),
-                    "rname": name_string(&s.rname),
-                    "serial": s.serial,
-                    "refresh": s.refresh,
-                    "retry": s.retry,
-                    "expire": s.expire,
-                    "minimum": s.minimum,
-                }),
-            );
-            None
-        }
-        RData::Key(k) => {
-            o.insert(
-                "key".into(),
-                json!({"flags": k.flags, "protocol": k.protocol, "algorithm": k.algorithm, "public_key": hex(k.public_key)}),
-            );
-            None
-        }
-        RData::Opt(e) => {
-            let opts: Vec<Json> =
-                e.options.map(|op| json!({"code": op.code, "data": hex(op.data)})).collect();
-            o.insert("opt".into(), Json::Array(opts));
-            None
-        }
-        RData::Svcb(s) => {
-            o.insert(
-                "svcb".into(),
-                json!({"priority": s.priority, "target": name_string(&s.target), "rdata": hex(r.rdata())}),
-            );
-            None
-        }
-    };
-    if let Some(v) = &simple {
-        o.insert("rdata".into(), v.clone());
-    }
-    (Json::Object(o), simple)
 }

@@ -1,0 +1,936 @@
+//! The `dns` EVE record (Suricata 8's "version 3" shape) as typed views
+//! that borrow from the parsed [`Message`]: queries and resource records
+//! are walked lazily from the parser's validated iterators while the record
+//! is serialised (no intermediate `Vec`, `String` or `serde_json::Value`),
+//! names are written from their labels through a stack buffer, hex and TXT
+//! text are streamed. Serialised once into a `RawJson` by the caller.
+//!
+//! Byte-identical to the former `serde_json::Map` records: fields are
+//! declared (or, in hand-written `Serialize` impls, written) in bytewise
+//! sorted key order, absent keys are skipped, numbers keep their types,
+//! names keep the parser's presentation form ([`Name::write_to`]: `\.`,
+//! `\\`, `\DDD`), TXT strings are converted as `String::from_utf8_lossy`
+//! does.
+//!
+//! Per section at most [`DNS_MAX_RECORDS_PER_SECTION`] entries are started
+//! (a TXT record gives one entry per character-string, as in Suricata, and
+//! all of its strings once it is started); the records left out are counted
+//! in `<section>_truncated`. `grouped` lists, per type name, the plain value
+//! of every logged answer entry that has one.
+
+use super::DNS_MAX_RECORDS_PER_SECTION;
+use centinela_parsers::dns::{
+    Anomalies, CharacterStrings, Edns, Key, Message, Name, Questions, RData, Rcode, Record, Records, Soa,
+    Type,
+};
+use core::fmt::{self, Display, Write as _};
+use core::net::{Ipv4Addr, Ipv6Addr};
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// The `dns` record body of one message.
+#[derive(Serialize)]
+pub(crate) struct DnsRecord<'a> {
+    #[serde(skip_serializing_if = "is_false")]
+    aa: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    ad: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    additionals: Option<SectionJson<'a>>,
+    #[serde(skip_serializing_if = "is_zero")]
+    additionals_truncated: u64,
+    #[serde(skip_serializing_if = "AnomalyNames::is_empty")]
+    anomalies: AnomalyNames,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    answers: Option<SectionJson<'a>>,
+    #[serde(skip_serializing_if = "is_zero")]
+    answers_truncated: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authorities: Option<SectionJson<'a>>,
+    #[serde(skip_serializing_if = "is_zero")]
+    authorities_truncated: u64,
+    #[serde(skip_serializing_if = "is_false")]
+    cd: bool,
+    flags: LowerHex,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    grouped: Option<Grouped<'a>>,
+    id: u16,
+    opcode: u8,
+    #[serde(skip_serializing_if = "is_false")]
+    qr: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queries: Option<Queries<'a>>,
+    #[serde(skip_serializing_if = "is_false")]
+    ra: bool,
+    rcode: RcodeName,
+    #[serde(skip_serializing_if = "is_false")]
+    rd: bool,
+    #[serde(skip_serializing_if = "is_zero")]
+    suppressed: u64,
+    #[serde(skip_serializing_if = "is_false")]
+    tc: bool,
+    tx_id: u64,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    version: u8,
+    #[serde(skip_serializing_if = "is_false")]
+    z: bool,
+}
+
+impl<'a> DnsRecord<'a> {
+    /// The record of `m`. `qname` is the first question's name already in
+    /// presentation form (written for the first query instead of walking
+    /// the name again), `tx_id` the flow's transaction index, `suppressed`
+    /// the identical records dropped by the rate limit since the last one.
+    pub(crate) fn new(m: &Message<'a>, qname: Option<&'a str>, tx_id: u64, suppressed: u64) -> Self {
+        let h = m.header();
+        let is_response = m.is_response();
+        let queries = qname.map(|first| Queries { questions: m.questions(), first });
+        let (mut answers, mut answers_truncated, mut grouped) = (None, 0, None);
+        let (mut authorities, mut authorities_truncated) = (None, 0);
+        let (mut additionals, mut additionals_truncated) = (None, 0);
+        if is_response {
+            let mut types = TypeSet::default();
+            (answers, answers_truncated) = SectionJson::scan(m.answers(), Some(&mut types));
+            (authorities, authorities_truncated) = SectionJson::scan(m.authorities(), None);
+            (additionals, additionals_truncated) = SectionJson::scan(m.additionals(), None);
+            if types.len > 0 {
+                types.sort_by_name();
+                grouped = Some(Grouped { answers: m.answers(), types });
+            }
+        }
+        DnsRecord {
+            aa: h.authoritative(),
+            ad: h.authentic_data(),
+            additionals,
+            additionals_truncated,
+            anomalies: AnomalyNames(m.anomalies()),
+            answers,
+            answers_truncated,
+            authorities,
+            authorities_truncated,
+            cd: h.checking_disabled(),
+            flags: LowerHex(h.flags()),
+            grouped,
+            id: m.id(),
+            opcode: h.opcode().code(),
+            qr: h.is_response(),
+            queries,
+            ra: h.recursion_available(),
+            rcode: RcodeName(m.rcode()),
+            rd: h.recursion_desired(),
+            suppressed,
+            tc: h.truncated(),
+            tx_id,
+            kind: if is_response { "response" } else { "request" },
+            version: 3,
+            z: h.z(),
+        }
+    }
+}
+
+/// The header flags word in lower-case hex without leading zeros.
+struct LowerHex(u16);
+
+impl Serialize for LowerHex {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut buf = [0u8; 4];
+        let mut at = buf.len();
+        let mut v = self.0;
+        loop {
+            at -= 1;
+            if let Some(d) = buf.get_mut(at) {
+                *d = DIGITS[usize::from(v & 0xf)];
+            }
+            v >>= 4;
+            if v == 0 || at == 0 {
+                break;
+            }
+        }
+        s.serialize_str(ascii(buf.get(at..).unwrap_or_default()))
+    }
+}
+
+/// Bytes known to be ASCII as `&str` (empty if they were not).
+fn ascii(b: &[u8]) -> &str {
+    core::str::from_utf8(b).unwrap_or_default()
+}
+
+/// The RCODE's mnemonic, or `RCODEnnn` for an unnamed code.
+struct RcodeName(Rcode);
+
+impl Serialize for RcodeName {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.mnemonic() {
+            Some(name) => s.serialize_str(name),
+            None => s.serialize_str(Generic::new("RCODE", self.0.code()).as_str()),
+        }
+    }
+}
+
+/// `PREFIXnnn` (RFC 3597 §5 generic names) in a stack buffer.
+struct Generic {
+    buf: [u8; 16],
+    len: usize,
+}
+
+impl Generic {
+    fn new(prefix: &str, code: u16) -> Self {
+        let mut g = Generic { buf: [0; 16], len: 0 };
+        // At most 6 + 5 octets: fits.
+        let _ = write!(g, "{prefix}{code}");
+        g
+    }
+
+    fn as_str(&self) -> &str {
+        ascii(self.buf.get(..self.len).unwrap_or_default())
+    }
+}
+
+impl fmt::Write for Generic {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len.checked_add(s.len()).ok_or(fmt::Error)?;
+        self.buf.get_mut(self.len..end).ok_or(fmt::Error)?.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// A record type's name as the parser's `Display` writes it: the IANA
+/// mnemonic, or `TYPEnnn`.
+enum TypeName {
+    Mnemonic(&'static str),
+    Generic(Generic),
+}
+
+impl TypeName {
+    fn new(t: Type) -> Self {
+        match t.mnemonic() {
+            Some(s) => TypeName::Mnemonic(s),
+            None => TypeName::Generic(Generic::new("TYPE", t.code())),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            TypeName::Mnemonic(s) => s,
+            TypeName::Generic(g) => g.as_str(),
+        }
+    }
+}
+
+impl Serialize for TypeName {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// The message's anomaly flags, by name.
+struct AnomalyNames(Anomalies);
+
+impl AnomalyNames {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for AnomalyNames {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|(_, name)| name))
+    }
+}
+
+/// Longest presentation form of a name: at most 254 label octets, each
+/// written in at most 4 characters, plus the dots (fewer than 128).
+pub(crate) const NAME_TEXT_MAX: usize = 1024;
+
+/// A name in presentation form in a stack buffer, written label by label
+/// exactly as [`Name::write_to`] writes it.
+pub(crate) struct NameText {
+    buf: [u8; NAME_TEXT_MAX],
+    len: usize,
+}
+
+impl NameText {
+    /// `None` only if the name did not fit [`NAME_TEXT_MAX`] (impossible
+    /// for a name the parser validated; callers then fall back to
+    /// [`Name::write_to`]).
+    pub(crate) fn new(n: &Name<'_>) -> Option<Self> {
+        let mut t = NameText { buf: [0; NAME_TEXT_MAX], len: 0 };
+        if n.is_root() {
+            t.push(b'.')?;
+            return Some(t);
+        }
+        for (i, label) in n.labels().enumerate() {
+            if i > 0 {
+                t.push(b'.')?;
+            }
+            let mut rest = label;
+            while !rest.is_empty() {
+                let plain = rest.iter().position(|&b| !is_plain(b)).unwrap_or(rest.len());
+                let (run, tail) = rest.split_at(plain);
+                let end = t.len.checked_add(run.len())?;
+                t.buf.get_mut(t.len..end)?.copy_from_slice(run);
+                t.len = end;
+                let Some((&b, tail)) = tail.split_first() else { break };
+                match b {
+                    b'.' | b'\\' => {
+                        t.push(b'\\')?;
+                        t.push(b)?;
+                    }
+                    _ => {
+                        for c in [b'\\', b'0' + b / 100, b'0' + (b / 10) % 10, b'0' + b % 10] {
+                            t.push(c)?;
+                        }
+                    }
+                }
+                rest = tail;
+            }
+        }
+        Some(t)
+    }
+
+    fn push(&mut self, b: u8) -> Option<()> {
+        *self.buf.get_mut(self.len)? = b;
+        self.len += 1;
+        Some(())
+    }
+
+    /// The text (ASCII).
+    pub(crate) fn as_str(&self) -> &str {
+        ascii(self.buf.get(..self.len).unwrap_or_default())
+    }
+}
+
+/// Written as is inside a label: printable ASCII except `.` and `\`.
+fn is_plain(b: u8) -> bool {
+    matches!(b, 0x21..=0x7E) && b != b'.' && b != b'\\'
+}
+
+/// A name as a JSON string.
+#[derive(Clone, Copy)]
+struct NameJson<'a>(Name<'a>);
+
+impl Serialize for NameJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match NameText::new(&self.0) {
+            Some(t) => s.serialize_str(t.as_str()),
+            None => s.collect_str(&self.0),
+        }
+    }
+}
+
+/// Lower-case hex of raw bytes, streamed in chunks (no `String`).
+#[derive(Clone, Copy)]
+struct Hex<'a>(&'a [u8]);
+
+impl Display for Hex<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut buf = [0u8; 256];
+        for chunk in self.0.chunks(buf.len() / 2) {
+            for (&b, out) in chunk.iter().zip(buf.chunks_exact_mut(2)) {
+                if let [hi, lo] = out {
+                    *hi = DIGITS[usize::from(b >> 4)];
+                    *lo = DIGITS[usize::from(b & 0x0f)];
+                }
+            }
+            f.write_str(ascii(buf.get(..chunk.len() * 2).unwrap_or_default()))?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Hex<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0.len() <= 64 {
+            let mut buf = [0u8; 128];
+            const DIGITS: &[u8; 16] = b"0123456789abcdef";
+            for (&b, out) in self.0.iter().zip(buf.chunks_exact_mut(2)) {
+                if let [hi, lo] = out {
+                    *hi = DIGITS[usize::from(b >> 4)];
+                    *lo = DIGITS[usize::from(b & 0x0f)];
+                }
+            }
+            s.serialize_str(ascii(buf.get(..self.0.len() * 2).unwrap_or_default()))
+        } else {
+            s.collect_str(self)
+        }
+    }
+}
+
+/// SSHFP fingerprint: colon-separated lower-case hex octets.
+#[derive(Clone, Copy)]
+struct ColonHex<'a>(&'a [u8]);
+
+impl Display for ColonHex<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        // 85 octets per write: "xx:" each.
+        let mut buf = [0u8; 255];
+        let mut first = true;
+        for chunk in self.0.chunks(buf.len() / 3) {
+            let mut n = 0;
+            for &b in chunk {
+                if !first && let Some(c) = buf.get_mut(n) {
+                    *c = b':';
+                    n += 1;
+                }
+                first = false;
+                if let Some([hi, lo]) = buf.get_mut(n..n + 2) {
+                    *hi = DIGITS[usize::from(b >> 4)];
+                    *lo = DIGITS[usize::from(b & 0x0f)];
+                }
+                n += 2;
+            }
+            f.write_str(ascii(buf.get(..n).unwrap_or_default()))?;
+        }
+        Ok(())
+    }
+}
+
+/// A TXT character-string as `String::from_utf8_lossy` converts it.
+#[derive(Clone, Copy)]
+struct Lossy<'a>(&'a [u8]);
+
+impl Display for Lossy<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for chunk in self.0.utf8_chunks() {
+            f.write_str(chunk.valid())?;
+            if !chunk.invalid().is_empty() {
+                f.write_char(char::REPLACEMENT_CHARACTER)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Lossy<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match core::str::from_utf8(self.0) {
+            Ok(text) => s.serialize_str(text),
+            Err(_) => s.collect_str(self),
+        }
+    }
+}
+
+/// Every character-string of a TXT record, concatenated (lossy).
+#[derive(Clone, Copy)]
+struct LossyJoined<'a>(CharacterStrings<'a>);
+
+impl Display for LossyJoined<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for s in self.0 {
+            Lossy(s).fmt(f)?;
+        }
+        Ok(())
+    }
+}
+
+/// The plain value of a record: its `rdata` and its `grouped` entry.
+#[derive(Clone, Copy)]
+enum Simple<'a> {
+    V4(Ipv4Addr),
+    V6(Ipv6Addr),
+    Name(Name<'a>),
+    Text(&'a [u8]),
+    Texts(CharacterStrings<'a>),
+    Hex(&'a [u8]),
+}
+
+impl Serialize for Simple<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            Simple::V4(a) => s.collect_str(&a),
+            Simple::V6(a) => s.collect_str(&a),
+            Simple::Name(n) => NameJson(n).serialize(s),
+            Simple::Text(t) => Lossy(t).serialize(s),
+            Simple::Texts(t) => s.collect_str(&LossyJoined(t)),
+            Simple::Hex(b) => Hex(b).serialize(s),
+        }
+    }
+}
+
+/// SSHFP (RFC 4255) as Suricata writes it.
+#[derive(Clone, Copy, Serialize)]
+struct Sshfp<'a> {
+    algo: u8,
+    fingerprint: ColonHexJson<'a>,
+    #[serde(rename = "type")]
+    fp_type: u8,
+}
+
+#[derive(Clone, Copy)]
+struct ColonHexJson<'a>(&'a [u8]);
+
+impl Serialize for ColonHexJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&ColonHex(self.0))
+    }
+}
+
+#[derive(Serialize)]
+struct SrvJson<'a> {
+    name: NameJson<'a>,
+    port: u16,
+    priority: u16,
+    weight: u16,
+}
+
+#[derive(Serialize)]
+struct SoaJson<'a> {
+    expire: u32,
+    minimum: u32,
+    mname: NameJson<'a>,
+    refresh: u32,
+    retry: u32,
+    rname: NameJson<'a>,
+    serial: u32,
+}
+
+impl<'a> From<&Soa<'a>> for SoaJson<'a> {
+    fn from(s: &Soa<'a>) -> Self {
+        SoaJson {
+            expire: s.expire,
+            minimum: s.minimum,
+            mname: NameJson(s.mname),
+            refresh: s.refresh,
+            retry: s.retry,
+            rname: NameJson(s.rname),
+            serial: s.serial,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct KeyJson<'a> {
+    algorithm: u8,
+    flags: u16,
+    protocol: u8,
+    public_key: Hex<'a>,
+}
+
+impl<'a> From<&Key<'a>> for KeyJson<'a> {
+    fn from(k: &Key<'a>) -> Self {
+        KeyJson {
+            algorithm: k.algorithm,
+            flags: k.flags,
+            protocol: k.protocol,
+            public_key: Hex(k.public_key),
+        }
+    }
+}
+
+/// The EDNS options: `[{"code":…,"data":hex},…]`.
+struct OptJson<'a>(Edns<'a>);
+
+impl Serialize for OptJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Opt<'a> {
+            code: u16,
+            data: Hex<'a>,
+        }
+        s.collect_seq(self.0.options.map(|o| Opt { code: o.code, data: Hex(o.data) }))
+    }
+}
+
+#[derive(Serialize)]
+struct SvcbJson<'a> {
+    priority: u16,
+    rdata: Hex<'a>,
+    target: NameJson<'a>,
+}
+
+/// What a record logs besides its owner name, type and TTL.
+enum Value<'a> {
+    /// `rdata` (and a `grouped` entry in the answer section).
+    Simple(Simple<'a>),
+    /// `sshfp` (and a `grouped` entry).
+    Sshfp(Sshfp<'a>),
+    Srv {
+        priority: u16,
+        weight: u16,
+        port: u16,
+        target: Name<'a>,
+    },
+    Soa(Soa<'a>),
+    Key(Key<'a>),
+    Opt(Edns<'a>),
+    Svcb {
+        priority: u16,
+        target: Name<'a>,
+        rdata: &'a [u8],
+    },
+}
+
+impl<'a> Value<'a> {
+    /// The value of a record that is not split per TXT string.
+    fn of(r: &Record<'a>) -> Self {
+        if r.rtype == Type::Sshfp
+            && let [algo, fp_type, fp @ ..] = r.rdata()
+        {
+            return Value::Sshfp(Sshfp { algo: *algo, fingerprint: ColonHexJson(fp), fp_type: *fp_type });
+        }
+        match r.data() {
+            RData::A(a) => Value::Simple(Simple::V4(a)),
+            RData::Aaaa(a) => Value::Simple(Simple::V6(a)),
+            RData::Cname(n) | RData::Ns(n) | RData::Ptr(n) => Value::Simple(Simple::Name(n)),
+            RData::Mx { exchange, .. } => Value::Simple(Simple::Name(exchange)),
+            RData::Txt(strings) => Value::Simple(Simple::Texts(strings)),
+            RData::Null(b) | RData::Other(b) | RData::Malformed(b) => Value::Simple(Simple::Hex(b)),
+            RData::Srv { priority, weight, port, target } => Value::Srv { priority, weight, port, target },
+            RData::Soa(s) => Value::Soa(s),
+            RData::Key(k) => Value::Key(k),
+            RData::Opt(e) => Value::Opt(e),
+            RData::Svcb(s) => Value::Svcb { priority: s.priority, target: s.target, rdata: r.rdata() },
+        }
+    }
+}
+
+/// One logged entry of a section.
+#[derive(Clone, Copy)]
+enum Entry<'a> {
+    /// One character-string of a TXT record.
+    Txt(Record<'a>, &'a [u8]),
+    /// Any other record.
+    Rr(Record<'a>),
+}
+
+impl<'a> Entry<'a> {
+    fn record(&self) -> &Record<'a> {
+        match self {
+            Entry::Txt(r, _) | Entry::Rr(r) => r,
+        }
+    }
+}
+
+/// The entries of a section, capped at [`DNS_MAX_RECORDS_PER_SECTION`]
+/// started entries; `skipped` counts the records left out.
+#[derive(Clone)]
+struct Entries<'a> {
+    records: Records<'a>,
+    txt: Option<(Record<'a>, CharacterStrings<'a>)>,
+    started: usize,
+    skipped: u64,
+}
+
+impl<'a> Entries<'a> {
+    fn new(records: Records<'a>) -> Self {
+        Entries { records, txt: None, started: 0, skipped: 0 }
+    }
+}
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = Entry<'a>;
+
+    fn next(&mut self) -> Option<Entry<'a>> {
+        loop {
+            if let Some((r, strings)) = &mut self.txt {
+                if let Some(s) = strings.next() {
+                    self.started += 1;
+                    return Some(Entry::Txt(*r, s));
+                }
+                self.txt = None;
+            }
+            let r = self.records.next()?;
+            if self.started >= DNS_MAX_RECORDS_PER_SECTION {
+                self.skipped += 1;
+                continue;
+            }
+            if r.rtype == Type::Txt
+                && let RData::Txt(strings) = r.data()
+            {
+                self.txt = Some((r, strings));
+                continue;
+            }
+            self.started += 1;
+            return Some(Entry::Rr(r));
+        }
+    }
+}
+
+/// One section's entries as a JSON array.
+pub(crate) struct SectionJson<'a> {
+    records: Records<'a>,
+}
+
+impl<'a> SectionJson<'a> {
+    /// The section (`None` when it logs no entry) and the count of records
+    /// left out; the type of every entry with a plain value goes to `types`.
+    fn scan(records: Records<'a>, mut types: Option<&mut TypeSet>) -> (Option<Self>, u64) {
+        let mut entries = Entries::new(records.clone());
+        let mut any = false;
+        for e in entries.by_ref() {
+            any = true;
+            if let Some(t) = types.as_deref_mut()
+                && grouped_value(&e).is_some()
+            {
+                t.insert(e.record().rtype);
+            }
+        }
+        (any.then_some(SectionJson { records }), entries.skipped)
+    }
+}
+
+impl Serialize for SectionJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(Entries::new(self.records.clone()).map(EntryJson))
+    }
+}
+
+/// One entry as Suricata writes it.
+struct EntryJson<'a>(Entry<'a>);
+
+impl Serialize for EntryJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        match self.0 {
+            Entry::Txt(r, text) => {
+                m.serialize_entry("rdata", &Lossy(text))?;
+                head(&mut m, &r)?;
+                m.serialize_entry("ttl", &r.ttl)?;
+            }
+            Entry::Rr(r) => {
+                let v = Value::of(&r);
+                match &v {
+                    Value::Key(k) => m.serialize_entry("key", &KeyJson::from(k))?,
+                    Value::Opt(e) => m.serialize_entry("opt", &OptJson(*e))?,
+                    Value::Simple(simple) => m.serialize_entry("rdata", simple)?,
+                    _ => {}
+                }
+                head(&mut m, &r)?;
+                match v {
+                    Value::Soa(soa) => m.serialize_entry("soa", &SoaJson::from(&soa))?,
+                    Value::Srv { priority, weight, port, target } => {
+                        m.serialize_entry(
+                            "srv",
+                            &SrvJson { name: NameJson(target), port, priority, weight },
+                        )?;
+                    }
+                    Value::Sshfp(fp) => m.serialize_entry("sshfp", &fp)?,
+                    Value::Svcb { priority, target, rdata } => m.serialize_entry(
+                        "svcb",
+                        &SvcbJson { priority, rdata: Hex(rdata), target: NameJson(target) },
+                    )?,
+                    Value::Simple(_) | Value::Key(_) | Value::Opt(_) => {}
+                }
+                m.serialize_entry("ttl", &r.ttl)?;
+            }
+        }
+        m.end()
+    }
+}
+
+/// `rrname` and `rrtype`.
+fn head<M: SerializeMap>(m: &mut M, r: &Record<'_>) -> Result<(), M::Error> {
+    m.serialize_entry("rrname", &NameJson(r.name))?;
+    m.serialize_entry("rrtype", &TypeName::new(r.rtype))
+}
+
+/// An entry's `grouped` value, if its type has a plain form.
+#[derive(Clone, Copy)]
+enum GroupValue<'a> {
+    Simple(Simple<'a>),
+    Sshfp(Sshfp<'a>),
+}
+
+impl Serialize for GroupValue<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            GroupValue::Simple(v) => v.serialize(s),
+            GroupValue::Sshfp(v) => v.serialize(s),
+        }
+    }
+}
+
+fn grouped_value<'a>(e: &Entry<'a>) -> Option<GroupValue<'a>> {
+    match e {
+        Entry::Txt(_, text) => Some(GroupValue::Simple(Simple::Text(text))),
+        Entry::Rr(r) => match Value::of(r) {
+            Value::Simple(v) => Some(GroupValue::Simple(v)),
+            Value::Sshfp(v) => Some(GroupValue::Sshfp(v)),
+            _ => None,
+        },
+    }
+}
+
+/// The distinct types of the grouped answer entries. Entries are started
+/// for at most [`DNS_MAX_RECORDS_PER_SECTION`] records, so there are at most
+/// that many distinct types.
+struct TypeSet {
+    types: [Type; DNS_MAX_RECORDS_PER_SECTION],
+    len: usize,
+}
+
+impl Default for TypeSet {
+    fn default() -> Self {
+        TypeSet { types: [Type::A; DNS_MAX_RECORDS_PER_SECTION], len: 0 }
+    }
+}
+
+impl TypeSet {
+    fn as_slice(&self) -> &[Type] {
+        self.types.get(..self.len).unwrap_or_default()
+    }
+
+    fn insert(&mut self, t: Type) {
+        if !self.as_slice().contains(&t)
+            && let Some(slot) = self.types.get_mut(self.len)
+        {
+            *slot = t;
+            self.len += 1;
+        }
+    }
+
+    /// Bytewise order of the type names (the order of the former map keys).
+    fn sort_by_name(&mut self) {
+        if let Some(types) = self.types.get_mut(..self.len) {
+            types.sort_unstable_by(|a, b| TypeName::new(*a).as_str().cmp(TypeName::new(*b).as_str()));
+        }
+    }
+}
+
+/// `grouped`: per type name, the plain values of the answer entries.
+struct Grouped<'a> {
+    answers: Records<'a>,
+    types: TypeSet,
+}
+
+impl Serialize for Grouped<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        for &t in self.types.as_slice() {
+            m.serialize_entry(&TypeName::new(t), &GroupValues { answers: self.answers.clone(), rtype: t })?;
+        }
+        m.end()
+    }
+}
+
+struct GroupValues<'a> {
+    answers: Records<'a>,
+    rtype: Type,
+}
+
+impl Serialize for GroupValues<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            Entries::new(self.answers.clone())
+                .filter(|e| e.record().rtype == self.rtype)
+                .filter_map(|e| grouped_value(&e)),
+        )
+    }
+}
+
+/// `queries`: the questions (capped), the first one's name given as text.
+struct Queries<'a> {
+    questions: Questions<'a>,
+    first: &'a str,
+}
+
+impl Serialize for Queries<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Query<'a> {
+            rrname: QName<'a>,
+            rrtype: TypeName,
+        }
+        enum QName<'a> {
+            Text(&'a str),
+            Name(Name<'a>),
+        }
+        impl Serialize for QName<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    QName::Text(t) => s.serialize_str(t),
+                    QName::Name(n) => NameJson(*n).serialize(s),
+                }
+            }
+        }
+        s.collect_seq(self.questions.clone().take(DNS_MAX_RECORDS_PER_SECTION).enumerate().map(|(i, q)| {
+            Query {
+                rrname: if i == 0 { QName::Text(self.first) } else { QName::Name(q.name) },
+                rrtype: TypeName::new(q.qtype),
+            }
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name_of(msg: &[u8]) -> Name<'_> {
+        Name::parse(msg, 0).map(|(n, _)| n).expect("name")
+    }
+
+    #[test]
+    fn name_text_matches_write_to_for_every_octet() {
+        for b in 0..=255u8 {
+            let msg = [3, b'a', b, b'z', 1, b, 0];
+            let n = name_of(&msg);
+            let t = NameText::new(&n).expect("fits");
+            assert_eq!(t.as_str(), n.to_string(), "octet {b}");
+        }
+        let root = name_of(&[0]);
+        assert_eq!(NameText::new(&root).expect("fits").as_str(), ".");
+    }
+
+    #[test]
+    fn longest_escaped_name_fits() {
+        // 4 labels of 63 octets 0x00 (each written \000) and one of 58: 255 wire octets.
+        let mut msg = Vec::new();
+        for len in [63u8, 63, 63, 61] {
+            msg.push(len);
+            msg.extend(std::iter::repeat_n(0u8, usize::from(len)));
+        }
+        msg.push(0);
+        let n = name_of(&msg);
+        assert_eq!(n.wire_len(), 255);
+        let t = NameText::new(&n).expect("fits");
+        assert_eq!(t.as_str(), n.to_string());
+        assert!(t.as_str().len() <= NAME_TEXT_MAX);
+    }
+
+    #[test]
+    fn hex_forms_match_the_formatter() {
+        let bytes: Vec<u8> = (0..=255u8).cycle().take(700).collect();
+        for len in [0, 1, 63, 64, 65, 127, 128, 129, 700] {
+            let b = &bytes[..len];
+            let want: String = b.iter().map(|x| format!("{x:02x}")).collect();
+            assert_eq!(Hex(b).to_string(), want);
+            assert_eq!(serde_json::to_string(&Hex(b)).expect("json"), format!("\"{want}\""));
+            let colon: Vec<String> = b.iter().map(|x| format!("{x:02x}")).collect();
+            assert_eq!(ColonHex(b).to_string(), colon.join(":"), "len {len}");
+        }
+    }
+
+    #[test]
+    fn lossy_matches_std() {
+        for s in [&b"plain"[..], b"caf\xc3\xa9", b"\xff\xfeab\xc3", b"\"quote\\", b""] {
+            assert_eq!(
+                serde_json::to_string(&Lossy(s)).expect("json"),
+                serde_json::to_string(&String::from_utf8_lossy(s)).expect("json")
+            );
+        }
+    }
+
+    #[test]
+    fn generic_names_and_flags() {
+        assert_eq!(TypeName::new(Type::from(65280)).as_str(), "TYPE65280");
+        assert_eq!(TypeName::new(Type::A).as_str(), Type::A.to_string());
+        assert_eq!(serde_json::to_string(&RcodeName(Rcode::from(4095))).expect("json"), "\"RCODE4095\"");
+        for v in [0u16, 1, 0x100, 0x8180, 0xffff, 0x0abc] {
+            assert_eq!(serde_json::to_string(&LowerHex(v)).expect("json"), format!("\"{v:x}\""));
+        }
+    }
+}
