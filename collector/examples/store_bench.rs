@@ -4,7 +4,9 @@
 //! [`SqliteStore`] (WAL, synchronous=FULL) in batches of `--batch N` rows
 //! (default 5000), `--group N` batches per transaction (default 4, as the
 //! collector's writer groups what is queued), from 4 sensors, and prints rows
-//! per second and rows per CPU-second of this (single writer) thread.
+//! per second, rows per CPU-second of this (single writer) thread, and bytes
+//! written to storage per row (`/proc/self/io`, WAL and checkpoints: the
+//! write amplification of the indexes).
 
 use centinela_collector::store::{IncomingBatch, Row, SqliteStore, Store};
 use std::time::Instant;
@@ -25,6 +27,12 @@ fn thread_cpu_s() -> f64 {
     let f: Vec<&str> = rest.split_whitespace().collect();
     let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     (tick(11) + tick(12)) / 100.0
+}
+
+/// Bytes this process caused to be written to storage (`/proc/self/io`).
+fn write_bytes() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/io").unwrap_or_default();
+    s.lines().find_map(|l| l.strip_prefix("write_bytes: ")).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
 }
 
 fn row(sensor: u64, i: u64) -> Row {
@@ -84,6 +92,7 @@ fn main() {
         work.push(txn);
     }
     let cpu0 = thread_cpu_s();
+    let w0 = write_bytes();
     let t = Instant::now();
     let mut stored = 0u64;
     for (k, txn) in work.iter().enumerate() {
@@ -97,10 +106,12 @@ fn main() {
     }
     let el = t.elapsed().as_secs_f64();
     let cpu = thread_cpu_s() - cpu0;
+    let written = write_bytes().saturating_sub(w0);
     println!(
-        "store: {stored} rows in {} transactions ({batch} rows/batch, {group} batches/txn) in {el:.2}s = {:.0} rows/s; writer CPU {cpu:.2}s = {:.0} rows per CPU-second",
+        "store: {stored} rows in {} transactions ({batch} rows/batch, {group} batches/txn) in {el:.2}s = {:.0} rows/s; writer CPU {cpu:.2}s = {:.0} rows per CPU-second; {:.0} bytes written to storage per row (WAL + checkpoints)",
         work.len(),
         stored as f64 / el,
-        stored as f64 / cpu.max(0.001)
+        stored as f64 / cpu.max(0.001),
+        written as f64 / stored.max(1) as f64
     );
 }

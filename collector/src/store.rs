@@ -14,6 +14,17 @@
 //!   stored once with its dedupe row or not at all.
 //! - Indexes: `ts`, `(sensor, ts)`, `(event_type, ts)`, `signature_id`,
 //!   `src_ip`, `dest_ip`.
+//! - **Checkpoints off the commit path**: copying WAL frames into the database
+//!   file (and its fsync) was 13 % of the writer's time when SQLite's automatic
+//!   checkpoint ran inside the committing transaction. A checkpointer thread
+//!   with its own connection runs a `PASSIVE` checkpoint after each commit
+//!   (coalesced); PASSIVE never blocks the writer. The writer keeps an
+//!   automatic checkpoint at [`WAL_CAP_PAGES`] as the bound on the WAL: when
+//!   it fires, most frames are already backfilled, so it only finishes the
+//!   tail, and the next transaction restarts the WAL from its beginning.
+//!   Durability is unchanged: a commit is durable when the WAL is fsynced.
+//! - The writer's page cache is [`WRITER_CACHE_KIB`]: every transaction
+//!   touches index leaf pages all over each index.
 
 use centinela_events::wire::BatchAck;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -150,7 +161,10 @@ CREATE TABLE IF NOT EXISTS sensors(
 ";
 
 /// Page cache of the writer connection, KiB (SQLite's default is 2 MiB).
-const WRITER_CACHE_KIB: i64 = 64 * 1024;
+pub const WRITER_CACHE_KIB: i64 = 64 * 1024;
+/// WAL size (pages) at which the writer checkpoints itself (the bound on the
+/// WAL when the background checkpointer falls behind); 64 MiB of 4 KiB pages.
+pub const WAL_CAP_PAGES: i64 = 16 * 1024;
 
 #[allow(clippy::needless_pass_by_value)] // used as `map_err(e2s)`
 fn e2s(e: rusqlite::Error) -> String {
@@ -170,6 +184,23 @@ fn connect(path: &Path) -> Result<Connection, String> {
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Connection,
+    /// Wakes the checkpointer after a commit (capacity 1: kicks coalesce).
+    kick: Option<std::sync::mpsc::SyncSender<()>>,
+}
+
+/// The checkpointer thread body: one PASSIVE checkpoint per (coalesced) kick,
+/// until the store is dropped.
+fn checkpointer(conn: &Connection, kicks: &std::sync::mpsc::Receiver<()>) {
+    let mut failures = 0u64;
+    while kicks.recv().is_ok() {
+        while kicks.try_recv().is_ok() {}
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            failures += 1;
+            if failures.is_power_of_two() {
+                eprintln!("centinela-collector: background checkpoint failed ({failures} so far): {e}");
+            }
+        }
+    }
 }
 
 impl SqliteStore {
@@ -183,7 +214,14 @@ impl SqliteStore {
         // The indexes' leaf pages are touched all over by every transaction:
         // keep them in the writer's cache instead of re-reading them from the OS.
         conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB).map_err(e2s)?;
-        Ok(SqliteStore { conn })
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_CAP_PAGES).map_err(e2s)?;
+        let ck = connect(path)?;
+        let (kick, kicks) = std::sync::mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("collector-ckpt".into())
+            .spawn(move || checkpointer(&ck, &kicks))
+            .map_err(|e| format!("cannot start the checkpointer thread: {e}"))?;
+        Ok(SqliteStore { conn, kick: Some(kick) })
     }
 
     fn silent_event(sensor: &str, now_us: i64, last_us: i64) -> String {
@@ -238,21 +276,21 @@ impl Store for SqliteStore {
                     continue;
                 }
                 add_batch.execute(params![b.sensor, seq, now_us, b.rows.len() as i64]).map_err(e2s)?;
+                // Per-batch values are bound once (bindings survive the reset
+                // after each execution); per row only the row's own 7 values.
+                add.raw_bind_parameter(1, &b.sensor).map_err(e2s)?;
+                add.raw_bind_parameter(2, &b.site).map_err(e2s)?;
+                add.raw_bind_parameter(4, now_us).map_err(e2s)?;
+                add.raw_bind_parameter(10, seq).map_err(e2s)?;
                 for r in &b.rows {
-                    add.execute(params![
-                        b.sensor,
-                        b.site,
-                        r.ts_us,
-                        now_us,
-                        r.event_type,
-                        r.signature_id,
-                        r.severity,
-                        r.src_ip,
-                        r.dest_ip,
-                        seq,
-                        r.json
-                    ])
-                    .map_err(e2s)?;
+                    add.raw_bind_parameter(3, r.ts_us).map_err(e2s)?;
+                    add.raw_bind_parameter(5, &r.event_type).map_err(e2s)?;
+                    add.raw_bind_parameter(6, r.signature_id).map_err(e2s)?;
+                    add.raw_bind_parameter(7, r.severity).map_err(e2s)?;
+                    add.raw_bind_parameter(8, &r.src_ip).map_err(e2s)?;
+                    add.raw_bind_parameter(9, &r.dest_ip).map_err(e2s)?;
+                    add.raw_bind_parameter(11, &r.json).map_err(e2s)?;
+                    add.raw_execute().map_err(e2s)?;
                 }
                 upd.execute(params![b.sensor, b.site, now_us, seq, b.rows.len() as i64]).map_err(e2s)?;
                 if let Some(h) = &b.heartbeat {
@@ -267,6 +305,9 @@ impl Store for SqliteStore {
             }
         }
         tx.commit().map_err(e2s)?;
+        if let Some(k) = &self.kick {
+            let _ = k.try_send(());
+        }
         Ok(acks)
     }
 
@@ -563,6 +604,34 @@ mod tests {
         assert_eq!(sum["events_by_sensor"]["s1"], 11);
         assert_eq!(sum["alerts_by_signature"][0]["signature_id"], 7);
         assert_eq!(sum["alerts_by_signature"][0]["count"], 1);
+    }
+
+    #[test]
+    fn background_checkpointer_backfills_the_database_file() {
+        let d = tempfile::tempdir().unwrap();
+        let db = d.path().join("e.db");
+        let mut s = SqliteStore::open(&db).unwrap();
+        let before = std::fs::metadata(&db).unwrap().len();
+        for seq in 1..=4 {
+            let b = IncomingBatch {
+                sensor: "s1".into(),
+                site: None,
+                seq,
+                rows: (0..500).map(|i| row(i, "flow")).collect(),
+                heartbeat: None,
+            };
+            s.commit(&[b], 1).unwrap();
+        }
+        // Far below WAL_CAP_PAGES, so only the checkpointer copies pages into the file.
+        let wal = std::fs::metadata(d.path().join("e.db-wal")).unwrap().len();
+        assert!(wal < WAL_CAP_PAGES as u64 * 4096, "{wal}");
+        let t0 = std::time::Instant::now();
+        while std::fs::metadata(&db).unwrap().len() <= before + 64 * 1024 {
+            assert!(t0.elapsed() < std::time::Duration::from_secs(20), "no background checkpoint");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let r = SqliteReader::open(&db).unwrap();
+        assert_eq!(r.events(&EventQuery { limit: 10_000, ..Default::default() }).unwrap().0.len(), 2000);
     }
 
     #[test]

@@ -31,7 +31,7 @@
 
 use crate::config::ForwardConfig;
 use crate::privacy::Privacy;
-use crate::spool::{Class, Inflight, Record};
+use crate::spool::{Class, Inflight, Pos, Record};
 use crate::{HealthSnapshot, Shared};
 use centinela_events::wire::{self, BatchAck};
 use centinela_events::{Event, EventBody, Heartbeat, Timestamp};
@@ -73,6 +73,22 @@ fn ts_of_ms(ms: u64) -> Timestamp {
 
 fn ts_string(ms: u64) -> String {
     serde_json::to_value(ts_of_ms(ms)).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+/// One encoded batch: gzip body, the NDJSON it holds (kept for the dead
+/// letter), its record count.
+struct Body {
+    gz: Vec<u8>,
+    plain: Vec<u8>,
+    count: u64,
+}
+
+/// The batch following the one in flight (sequence `after_seq`), read and
+/// encoded during that one's send; begun in the same ledger update that acks it.
+struct Ahead {
+    after_seq: u64,
+    end: Pos,
+    body: Body,
 }
 
 /// Outcome of one POST.
@@ -224,11 +240,7 @@ impl Forwarder {
         Ok(Some((inf, Some(b.records))))
     }
 
-    fn build_body(
-        &self,
-        inf: Inflight,
-        read: Option<Vec<Record>>,
-    ) -> std::io::Result<(Vec<u8>, Vec<u8>, u64)> {
+    fn build_body(&self, inf: Inflight, read: Option<Vec<Record>>) -> std::io::Result<Body> {
         let records = match read {
             Some(r) => r,
             None => {
@@ -236,15 +248,58 @@ impl Forwarder {
                 spool.read(usize::MAX, usize::MAX, Some(inf.end))?.records
             }
         };
+        self.encode(&records)
+    }
+
+    /// Privacy transform, NDJSON, gzip.
+    fn encode(&self, records: &[Record]) -> std::io::Result<Body> {
         let mut plain = Vec::with_capacity(records.iter().map(|r| r.payload.len() + 1).sum());
-        for r in &records {
+        for r in records {
             plain.extend_from_slice(&self.privacy.apply(&r.payload));
             plain.push(b'\n');
         }
         let mut gz =
             GzEncoder::new(Vec::with_capacity(plain.len() / 4 + 64), Compression::new(self.cfg.gzip_level));
         gz.write_all(&plain)?;
-        Ok((gz.finish()?, plain, records.len() as u64))
+        Ok(Body { gz: gz.finish()?, plain, count: records.len() as u64 })
+    }
+
+    /// Whether a full batch (or, while draining, any record) is committed
+    /// after the batch in flight: then it is worth preparing during the send.
+    fn ahead_due(&self, inf: Inflight) -> bool {
+        let spool = self.shared.spool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let avail = spool.committed_depth().saturating_sub(inf.count);
+        avail >= self.cfg.batch_max_events as u64 || (self.stopping() && avail > 0)
+    }
+
+    /// Reads and encodes the batch that follows `inf` (run while `inf` is sent).
+    fn prepare_ahead(&self, inf: Inflight) -> Option<Ahead> {
+        let b = {
+            let mut spool = self.shared.spool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            spool.read_from(inf.end, self.cfg.batch_max_events, self.cfg.batch_max_bytes).ok()?
+        };
+        if b.records.is_empty() {
+            return None;
+        }
+        let body = self.encode(&b.records).ok()?;
+        Some(Ahead { after_seq: inf.seq, end: b.end, body })
+    }
+
+    /// POSTs the batch in flight; when the next batch is due and not prepared
+    /// yet, prepares it on a scoped thread meanwhile (the round trip to the
+    /// collector's commit is then no longer idle time for the sensor).
+    fn send(&self, inf: Inflight, body: &Body, ahead: &mut Option<Ahead>) -> Outcome {
+        if ahead.is_some() || !self.ahead_due(inf) {
+            return self.post(inf.seq, body.count, &body.gz);
+        }
+        std::thread::scope(|sc| {
+            let prep = std::thread::Builder::new()
+                .name("centinela-fwd-prep".into())
+                .spawn_scoped(sc, || self.prepare_ahead(inf));
+            let outcome = self.post(inf.seq, body.count, &body.gz);
+            *ahead = prep.ok().and_then(|h| h.join().ok()).flatten();
+            outcome
+        })
     }
 
     fn post(&self, seq: u64, count: u64, body: &[u8]) -> Outcome {
@@ -338,7 +393,8 @@ impl Forwarder {
         let mut next_hb = Instant::now();
         let mut backoff = Duration::from_millis(self.cfg.backoff_initial_ms);
         let max_backoff = Duration::from_millis(self.cfg.backoff_max_ms);
-        let mut cached: Option<(u64, Vec<u8>, Vec<u8>, u64)> = None;
+        let mut cached: Option<(u64, Body)> = None;
+        let mut ahead: Option<Ahead> = None;
         loop {
             if self.past_deadline() {
                 break;
@@ -365,7 +421,7 @@ impl Forwarder {
             };
             if cached.as_ref().is_none_or(|c| c.0 != inf.seq) {
                 match self.build_body(inf, read) {
-                    Ok((gz, plain, n)) => cached = Some((inf.seq, gz, plain, n)),
+                    Ok(b) => cached = Some((inf.seq, b)),
                     Err(e) => {
                         *sh.last_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
                             format!("spool read: {e}");
@@ -374,29 +430,37 @@ impl Forwarder {
                     }
                 }
             }
-            let Some((_, gz, plain, n)) = cached.as_ref() else { continue };
+            let Some((_, body)) = cached.as_ref() else { continue };
             sh.counters.requests.fetch_add(1, Ordering::Relaxed);
-            match self.post(inf.seq, *n, gz) {
+            match self.send(inf, body, &mut ahead) {
                 Outcome::Acked(ack) => {
                     let c = &sh.counters;
+                    let (n, sent) = (body.count, body.gz.len() as u64);
                     let mut spool = sh.spool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    if let Err(e) = spool.ack(inf) {
-                        *sh.last_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
-                            format!("ledger: {e}");
-                        drop(spool);
-                        self.sleep(backoff);
-                        continue;
-                    }
+                    let next = match ahead.take().filter(|a| a.after_seq == inf.seq) {
+                        Some(a) => {
+                            spool.ack_and_begin(inf, a.end, a.body.count).map(|b| b.map(|b| (b, a.body)))
+                        }
+                        None => spool.ack(inf).map(|()| None),
+                    };
                     drop(spool);
+                    match next {
+                        Ok(next) => cached = next.map(|(b, body)| (b.seq, body)),
+                        Err(e) => {
+                            *sh.last_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                                format!("ledger: {e}");
+                            self.sleep(backoff);
+                            continue;
+                        }
+                    }
                     c.batches_acked.fetch_add(1, Ordering::Relaxed);
-                    c.records_acked.fetch_add(*n, Ordering::Relaxed);
-                    c.bytes_sent.fetch_add(gz.len() as u64, Ordering::Relaxed);
+                    c.records_acked.fetch_add(n, Ordering::Relaxed);
+                    c.bytes_sent.fetch_add(sent, Ordering::Relaxed);
                     if ack.is_some_and(|a| a.duplicate) {
                         c.duplicates.fetch_add(1, Ordering::Relaxed);
                     }
                     c.last_send_ok_ms.store(wall_ms(), Ordering::Relaxed);
                     backoff = Duration::from_millis(self.cfg.backoff_initial_ms);
-                    cached = None;
                 }
                 Outcome::Retry { reason, after } => {
                     sh.counters.retries.fetch_add(1, Ordering::Relaxed);
@@ -406,12 +470,13 @@ impl Forwarder {
                     self.sleep(d);
                     backoff = (backoff * 2).min(max_backoff);
                 }
-                Outcome::Permanent { status, body } => {
+                Outcome::Permanent { status, body: reason } => {
                     *sh.last_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
-                        format!("HTTP {status} (batch dead-lettered): {body}");
-                    let plain = plain.clone();
-                    self.dead_letter(inf, &plain, status, &body);
+                        format!("HTTP {status} (batch dead-lettered): {reason}");
+                    let plain = body.plain.clone();
+                    self.dead_letter(inf, &plain, status, &reason);
                     cached = None;
+                    ahead = None;
                 }
             }
         }

@@ -10,11 +10,13 @@
 //! address always maps to the same pseudonym under one key, so the CSIRT can
 //! still correlate, but cannot reverse it without the key that stays on site.
 
+use memchr::memmem;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::net::IpAddr;
 use std::path::Path;
+use std::sync::LazyLock;
 
 /// Keys holding raw packet/payload bytes (Suricata's names).
 pub const PAYLOAD_KEYS: [&str; 3] = ["payload", "payload_printable", "packet"];
@@ -150,8 +152,11 @@ impl Privacy {
     /// JSON objects are passed through unchanged (the collector will reject them
     /// loudly rather than the sensor dropping them silently).
     pub fn apply<'a>(&self, json: &'a [u8]) -> Cow<'a, [u8]> {
-        // `payload_printable` contains `payload`: two SIMD substring searches cover the three keys.
-        let may_have_payload = contains(json, b"payload") || contains(json, b"packet");
+        // `payload_printable` contains `payload`: two SIMD substring searches
+        // (searchers built once) cover the three keys.
+        static PAYLOAD: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"payload"));
+        static PACKET: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"packet"));
+        let may_have_payload = PAYLOAD.find(json).is_some() || PACKET.find(json).is_some();
         if !may_have_payload && self.cidrs.is_empty() {
             return Cow::Borrowed(json);
         }
@@ -175,8 +180,9 @@ impl Privacy {
     }
 }
 
+#[cfg(test)]
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    memchr::memmem::find(hay, needle).is_some()
+    memmem::find(hay, needle).is_some()
 }
 
 #[cfg(test)]

@@ -613,9 +613,26 @@ impl Spool {
         max_bytes: usize,
         until: Option<Pos>,
     ) -> io::Result<ReadBatch> {
+        self.read_range(self.ledger.ack, max_records, max_bytes, until)
+    }
+
+    /// Like [`Spool::read`], but from `from` (a batch end at or after the ack
+    /// position): the forwarder reads the batch that will follow the one in
+    /// flight while that one is being sent.
+    pub fn read_from(&mut self, from: Pos, max_records: usize, max_bytes: usize) -> io::Result<ReadBatch> {
+        self.read_range(from.max(self.ledger.ack), max_records, max_bytes, None)
+    }
+
+    fn read_range(
+        &mut self,
+        from: Pos,
+        max_records: usize,
+        max_bytes: usize,
+        until: Option<Pos>,
+    ) -> io::Result<ReadBatch> {
         let mut out = ReadBatch::default();
         let stop = until.map_or(self.committed, |u| u.min(self.committed));
-        let mut pos = self.normalize(self.ledger.ack);
+        let mut pos = self.normalize(from);
         loop {
             pos = self.normalize(pos);
             if pos >= stop
@@ -700,11 +717,39 @@ impl Spool {
     /// The collector acknowledged (or permanently refused) the in-flight batch:
     /// advance the ack position, bump the sequence, delete fully acknowledged segments.
     pub fn ack(&mut self, inf: Inflight) -> io::Result<()> {
+        self.ack_then(inf, None).map(|_| ())
+    }
+
+    /// [`Spool::ack`] of `inf` and [`Spool::begin_batch`] of the batch that
+    /// follows it (ending at `next_end`, `next_count` records, read with
+    /// [`Spool::read_from`]`(inf.end, ..)`) in **one** ledger update: a crash
+    /// leaves either the old ledger (resend `inf`; the collector drops the
+    /// duplicate) or the new one (resend the next batch under its sequence).
+    /// `None`: `next_end` was not past the new ack position or not committed,
+    /// so only the ack was made.
+    pub fn ack_and_begin(
+        &mut self,
+        inf: Inflight,
+        next_end: Pos,
+        next_count: u64,
+    ) -> io::Result<Option<Inflight>> {
+        self.ack_then(inf, Some((next_end, next_count)))
+    }
+
+    fn ack_then(&mut self, inf: Inflight, next: Option<(Pos, u64)>) -> io::Result<Option<Inflight>> {
         let mut l = self.ledger;
         l.ack = inf.end.max(l.ack);
         l.next_seq = inf.seq.saturating_add(1).max(l.next_seq);
         l.inflight = None;
         l.acked_total = l.acked_total.saturating_add(inf.count);
+        let begun = match next {
+            Some((end, count)) if end > l.ack && end <= self.committed => {
+                let n = Inflight { seq: l.next_seq, end, count };
+                l.inflight = Some(n);
+                Some(n)
+            }
+            _ => None,
+        };
         l.store(&self.opts.dir, self.opts.fsync != FsyncPolicy::Never)?;
         self.ledger = l;
         self.pending_records = self.pending_records.saturating_sub(inf.count);
@@ -731,7 +776,7 @@ impl Spool {
             }
         }
         self.oldest_unacked_ms = self.peek_time(ack);
-        Ok(())
+        Ok(begun)
     }
 
     fn peek_time(&mut self, p: Pos) -> Option<u64> {

@@ -405,3 +405,47 @@ fn reads_across_read_windows_and_interleaved_commits() {
     assert_eq!(next, 6000);
     assert_eq!(s.stats().corrupt_records, 0);
 }
+
+#[test]
+fn ack_and_begin_is_one_ledger_update_that_survives_restart() {
+    let d = tempfile::tempdir().unwrap();
+    {
+        let mut s = Spool::open(opts(d.path(), 1 << 20, 1 << 16)).unwrap();
+        for i in 0..20 {
+            s.append(Class::Bulk, &rec(i));
+        }
+        s.commit().unwrap();
+        let b1 = s.read(7, 1 << 20, None).unwrap();
+        let inf = s.begin_batch(b1.end, 7).unwrap();
+        // The next batch is read while the first is in flight.
+        let b2 = s.read_from(inf.end, 5, 1 << 20).unwrap();
+        assert_eq!(id_of(&b2.records[0]), 7);
+        let next = s.ack_and_begin(inf, b2.end, 5).unwrap().unwrap();
+        assert_eq!(next.seq, inf.seq + 1);
+        assert_eq!(s.inflight(), Some(next));
+        assert_eq!(s.depth(), 13);
+        // A range that is not past the new ack position begins nothing.
+        let none = s.ack_and_begin(next, next.end, 0).unwrap();
+        assert_eq!(none, None);
+        assert_eq!(s.inflight(), None);
+    }
+    // Crash after the combined update of a fresh spool: the begun batch is resent.
+    let d2 = tempfile::tempdir().unwrap();
+    let (seq, second) = {
+        let mut s = Spool::open(opts(d2.path(), 1 << 20, 1 << 16)).unwrap();
+        for i in 0..20 {
+            s.append(Class::Bulk, &rec(i));
+        }
+        s.commit().unwrap();
+        let b1 = s.read(7, 1 << 20, None).unwrap();
+        let inf = s.begin_batch(b1.end, 7).unwrap();
+        let b2 = s.read_from(inf.end, 5, 1 << 20).unwrap();
+        (s.ack_and_begin(inf, b2.end, 5).unwrap().unwrap().seq, b2.records)
+    };
+    let mut s = Spool::open(opts(d2.path(), 1 << 20, 1 << 16)).unwrap();
+    let inf = s.inflight().unwrap();
+    assert_eq!((inf.seq, inf.count), (seq, 5));
+    let again = s.read(1000, 1 << 30, Some(inf.end)).unwrap();
+    assert_eq!(again.records, second);
+    assert_eq!(s.depth(), 13);
+}
