@@ -18,16 +18,18 @@
 //! signed, floats are floats (Suricata prints −5 as 18446744073709551611).
 
 use crate::detect::Probe;
+use crate::dnp3_record::{
+    Application, Dnp3Record, FlagNames, IinRecord, ObjSummary, Objects, Request, RequestApplication,
+    SelectOperate, Summaries, range_fields,
+};
 use crate::limit::KeyHasher;
-use crate::record::{Sink, hex};
+use crate::record::Sink;
 use crate::streambuf::{DirStream, StreamEvent};
 use crate::{AppConfig, Direction, L4};
 use centinela_events::{EventBody, RawJson, Timestamp};
-use centinela_parsers::dnp3::app::{
-    self, Analog, Fragment, FunctionCode, ObjectHeader, Prefix, Range, Value,
-};
+use centinela_parsers::dnp3::app::{self, Fragment, FunctionCode};
 use centinela_parsers::dnp3::{Flags, link, transport};
-use serde_json::{Map, Value as Json, json};
+use serde_json::json;
 use std::collections::VecDeque;
 
 /// Points logged per `dnp3` record (further points are counted in the
@@ -38,15 +40,6 @@ pub const DNP3_MAX_POINTS_PER_RECORD: usize = 1024;
 pub const DNP3_LEFTOVER_CAP: usize = 512;
 /// Object headers remembered per pending request (for the paired summary).
 pub const DNP3_PENDING_OBJECTS: usize = 8;
-
-/// One object header of a remembered request.
-#[derive(Debug, Clone, Copy)]
-struct ObjSummary {
-    group: u8,
-    variation: u8,
-    qualifier: u8,
-    range: Range,
-}
 
 /// A pending request (compact, `Copy`, no allocation).
 #[derive(Debug, Clone, Copy)]
@@ -314,15 +307,6 @@ fn objects_hash(tag: u8, frag: &Fragment<'_>, with_values: bool) -> u64 {
     h.finish()
 }
 
-/// Suricata's `start`, `stop`, `count` for a range.
-fn range_fields(r: Range) -> (u32, u32, u64) {
-    match r {
-        Range::StartStop { start, stop } => (start, stop, r.count()),
-        Range::All => (0, 0, 0),
-        Range::Count(n) => (0, 0, u64::from(n)),
-    }
-}
-
 /// Functions whose requests are always logged (control, configuration,
 /// restarts, files, authentication): everything but READ and CONFIRM.
 fn always_log(f: FunctionCode) -> bool {
@@ -370,7 +354,7 @@ fn app_fragment(dir: Direction, link_hdr: &link::Header, bytes: &[u8], txs: &mut
     let mut paired: Option<PendingReq> = None;
     let mut continuation = false;
     let mut unmatched = false;
-    let mut select_operate: Option<Json> = None;
+    let mut select_operate: Option<SelectOperate> = None;
     let kind = match frag.function {
         FunctionCode::UnsolicitedResponse => {
             sink.out.stats.dnp3.txs_unmatched += 1;
@@ -413,17 +397,30 @@ fn app_fragment(dir: Direction, link_hdr: &link::Header, bytes: &[u8], txs: &mut
                 let v = match sel {
                     Some(s) if s.objects_hash == h && (s.seq + 1) & 0x0f == seq => {
                         txs.last_select = None;
-                        json!({"select_sequence": s.seq, "match": true,
-                               "elapsed_ms": sink.pkt.ts.as_nanos().saturating_sub(s.ts.as_nanos()) / 1_000_000})
+                        SelectOperate {
+                            elapsed_ms: Some(
+                                sink.pkt.ts.as_nanos().saturating_sub(s.ts.as_nanos()) / 1_000_000,
+                            ),
+                            matched: true,
+                            reason: None,
+                            select_sequence: Some(s.seq),
+                        }
                     }
-                    Some(s) if s.objects_hash != h => {
-                        json!({"select_sequence": s.seq, "match": false, "reason": "objects_differ"})
-                    }
-                    Some(s) => json!({"select_sequence": s.seq, "match": false, "reason": "sequence"}),
-                    None => json!({"match": false, "reason": "no_select"}),
+                    Some(s) => SelectOperate {
+                        elapsed_ms: None,
+                        matched: false,
+                        reason: Some(if s.objects_hash != h { "objects_differ" } else { "sequence" }),
+                        select_sequence: Some(s.seq),
+                    },
+                    None => SelectOperate {
+                        elapsed_ms: None,
+                        matched: false,
+                        reason: Some("no_select"),
+                        select_sequence: None,
+                    },
                 };
-                if v["match"] != true {
-                    sink.anomaly(dir, "dnp3.operate_without_select", || Some(v.clone()));
+                if !v.matched {
+                    sink.anomaly(dir, "dnp3.operate_without_select", || serde_json::to_value(v).ok());
                 }
                 select_operate = Some(v);
             }
@@ -475,254 +472,43 @@ fn app_fragment(dir: Direction, link_hdr: &link::Header, bytes: &[u8], txs: &mut
     let Some(suppressed) = sink.rate(k.finish(), bypass) else {
         return;
     };
-    let mut o = Map::new();
-    o.insert("type".into(), json!(kind));
-    o.insert("id".into(), json!(sink.next_tx()));
-    let c = link_hdr.control;
-    o.insert(
-        "control".into(),
-        json!({"dir": c.dir, "pri": c.prm, "fcb": c.fcb, "fcv": c.fcv_dfc, "function_code": c.function.code()}),
-    );
-    o.insert("src".into(), json!(link_hdr.source));
-    o.insert("dst".into(), json!(link_hdr.destination));
-    let mut a = Map::new();
-    a.insert("control".into(), app_control_json(frag.control));
-    a.insert("function_code".into(), json!(frag.function.to_u8()));
-    a.insert("function".into(), json!(frag.function.name()));
-    let objs = objects_json(&frag);
-    if !objs.is_empty() {
-        a.insert("objects".into(), Json::Array(objs));
-    }
-    a.insert("complete".into(), json!(frag.complete()));
-    o.insert("application".into(), Json::Object(a));
-    if let Some(iin) = frag.iin {
-        let ind: Vec<Json> =
-            iin.names().map(|n| json!(if n == "broadcast" { "all_stations" } else { n })).collect();
-        if !ind.is_empty() {
-            o.insert("iin".into(), json!({"indicators": ind}));
-        }
-    }
-    o.insert("transport".into(), json!(if txs.l4 == L4::Udp { "udp" } else { "tcp" }));
-    if let Some(req) = paired {
-        o.insert("request".into(), pending_json(&req));
-    }
-    if continuation {
-        o.insert("continuation".into(), json!(true));
-    }
-    if unmatched {
-        o.insert("unmatched".into(), json!(true));
-    }
-    if let Some(v) = select_operate {
-        o.insert("select_operate".into(), v);
-    }
-    if !flags.is_empty() {
-        o.insert("anomalies".into(), Json::Array(flags.names().map(|n| json!(n)).collect()));
-    }
-    if suppressed > 0 {
-        o.insert("suppressed".into(), json!(suppressed));
-    }
-    sink.record(dir, EventBody::Dnp3 { dnp3: RawJson::from_value(&Json::Object(o)) });
-}
-
-fn app_control_json(c: app::Control) -> Json {
-    json!({"fir": c.fir, "fin": c.fin, "con": c.con, "uns": c.uns, "sequence": c.seq})
-}
-
-fn header_json(group: u8, variation: u8, qualifier: u8, range: Range) -> Map<String, Json> {
-    let (start, stop, count) = range_fields(range);
-    let mut o = Map::new();
-    o.insert("group".into(), json!(group));
-    o.insert("variation".into(), json!(variation));
-    o.insert("qualifier".into(), json!(qualifier));
-    o.insert("prefix_code".into(), json!((qualifier >> 4) & 0x07));
-    o.insert("range_code".into(), json!(qualifier & 0x0f));
-    o.insert("start".into(), json!(start));
-    o.insert("stop".into(), json!(stop));
-    o.insert("count".into(), json!(count));
-    o
-}
-
-fn pending_json(p: &PendingReq) -> Json {
-    let objs: Vec<Json> = p
-        .objects
-        .iter()
-        .flatten()
-        .map(|o| Json::Object(header_json(o.group, o.variation, o.qualifier, o.range)))
-        .collect();
-    let mut a = Map::new();
-    a.insert("control".into(), app_control_json(app::Control::from_u8(p.app_control)));
-    a.insert("function_code".into(), json!(p.function));
-    a.insert("function".into(), json!(FunctionCode::from_u8(p.function).name()));
-    if !objs.is_empty() {
-        a.insert("objects".into(), Json::Array(objs));
-    }
-    if p.more_objects > 0 {
-        a.insert("objects_truncated".into(), json!(p.more_objects));
-    }
-    json!({"src": p.master, "dst": p.outstation, "application": a})
-}
-
-fn objects_json(frag: &Fragment<'_>) -> Vec<Json> {
-    let mut budget = DNP3_MAX_POINTS_PER_RECORD;
-    frag.objects()
-        .map(|h| {
-            let mut o = header_json(h.group, h.variation, h.qualifier.raw(), h.range);
-            let (points, truncated) = points_json(&h, &mut budget);
-            if !points.is_empty() {
-                o.insert("points".into(), Json::Array(points));
-            }
-            if truncated > 0 {
-                o.insert("points_truncated".into(), json!(truncated));
-            }
-            Json::Object(o)
-        })
-        .collect()
-}
-
-fn analog_json(v: Analog) -> Json {
-    match v {
-        Analog::I16(x) => json!(x),
-        Analog::I32(x) => json!(x),
-        Analog::F32(x) if x.is_finite() => json!(f64::from(x)),
-        Analog::F64(x) if x.is_finite() => json!(x),
-        other => json!(other.to_string()),
-    }
-}
-
-fn bit(flags: u8, n: u8) -> u8 {
-    (flags >> n) & 1
-}
-
-/// The five quality bits every flags octet starts with.
-fn quality(p: &mut Map<String, Json>, f: u8) {
-    for (n, k) in ["online", "restart", "comm_lost", "remote_forced", "local_forced"].into_iter().enumerate()
-    {
-        p.insert(k.into(), json!(bit(f, n as u8)));
-    }
-}
-
-fn points_json(h: &ObjectHeader<'_>, budget: &mut usize) -> (Vec<Json>, u64) {
-    let mut out = Vec::new();
-    let mut truncated = 0u64;
-    let index_prefixed = matches!(h.qualifier.prefix(), Prefix::Index(_));
-    for pt in h.points() {
-        if matches!(pt.value, Value::None) {
-            continue;
-        }
-        if *budget == 0 {
-            truncated += 1;
-            continue;
-        }
-        *budget -= 1;
-        let mut p = Map::new();
-        p.insert("prefix".into(), json!(if index_prefixed { pt.index } else { 0 }));
-        p.insert("index".into(), json!(pt.index));
-        point_fields(&mut p, h.group, h.variation, pt.value);
-        out.push(Json::Object(p));
-    }
-    (out, truncated)
-}
-
-fn point_fields(p: &mut Map<String, Json>, group: u8, variation: u8, v: Value<'_>) {
-    match v {
-        Value::Bit(b) => {
-            p.insert("state".into(), json!(u8::from(b)));
-        }
-        Value::DoubleBit(d) => {
-            p.insert("state".into(), json!(d));
-        }
-        Value::Binary { flags, time, relative } => {
-            quality(p, flags);
-            if matches!(group, 10 | 11) {
-                p.insert("reserved0".into(), json!(bit(flags, 5)));
-                p.insert("reserved1".into(), json!(bit(flags, 6)));
-            } else {
-                p.insert("chatter_filter".into(), json!(bit(flags, 5)));
-                p.insert("reserved".into(), json!(bit(flags, 6)));
-            }
-            p.insert("state".into(), json!(bit(flags, 7)));
-            if let Some(t) = time {
-                p.insert("timestamp".into(), json!(t));
-            }
-            if let Some(r) = relative {
-                p.insert("relative_time_ms".into(), json!(r));
-            }
-        }
-        Value::DoubleBitBinary { flags, time, relative } => {
-            quality(p, flags);
-            p.insert("chatter_filter".into(), json!(bit(flags, 5)));
-            p.insert("state".into(), json!(flags >> 6));
-            if let Some(t) = time {
-                p.insert("timestamp".into(), json!(t));
-            }
-            if let Some(r) = relative {
-                p.insert("relative_time_ms".into(), json!(r));
-            }
-        }
-        Value::Crob { code, count, on_ms, off_ms, status } => {
-            p.insert("op_type".into(), json!(code & 0x0f));
-            p.insert("qu".into(), json!(bit(code, 4)));
-            p.insert("cr".into(), json!(bit(code, 5)));
-            p.insert("tcc".into(), json!(code >> 6));
-            p.insert("count".into(), json!(count));
-            p.insert("ontime".into(), json!(on_ms));
-            p.insert("offtime".into(), json!(off_ms));
-            p.insert("status_code".into(), json!(status & 0x7f));
-            p.insert("reserved".into(), json!(status >> 7));
-        }
-        Value::Counter { flags, value, time } => {
-            if let Some(f) = flags {
-                quality(p, f);
-                p.insert("rollover".into(), json!(bit(f, 5)));
-                p.insert("discontinuity".into(), json!(bit(f, 6)));
-                p.insert("reserved0".into(), json!(bit(f, 7)));
-            }
-            p.insert("count".into(), json!(value));
-            if let Some(t) = time {
-                p.insert("timestamp".into(), json!(t));
-            }
-        }
-        Value::Analog { flags, value, time } => {
-            if let Some(f) = flags {
-                if group == 43 {
-                    p.insert("control_status".into(), json!(f));
-                } else {
-                    quality(p, f);
-                    p.insert("over_range".into(), json!(bit(f, 5)));
-                    p.insert("reference_err".into(), json!(bit(f, 6)));
-                    p.insert("reserved0".into(), json!(bit(f, 7)));
-                }
-            }
-            p.insert("value".into(), analog_json(value));
-            if let Some(t) = time {
-                p.insert("timestamp".into(), json!(t));
-            }
-        }
-        Value::AnalogCommand { value, status } => {
-            p.insert("value".into(), analog_json(value));
-            p.insert("control_status".into(), json!(status));
-        }
-        Value::Deadband(v) => {
-            p.insert("value".into(), analog_json(v));
-        }
-        Value::Time(t) => {
-            p.insert("timestamp".into(), json!(t));
-        }
-        Value::TimeInterval { time, interval } => {
-            p.insert("timestamp".into(), json!(time));
-            p.insert("interval_ms".into(), json!(interval));
-        }
-        Value::Delay(d) => {
-            let key = if variation == 1 { "delay_secs" } else { "delay_ms" };
-            p.insert(key.into(), json!(d));
-        }
-        Value::Attribute { data_type, value } => {
-            p.insert("data_type".into(), json!(data_type));
-            p.insert("data".into(), json!(hex(value)));
-        }
-        Value::Bytes(b) => {
-            p.insert("data".into(), json!(hex(b)));
-        }
-        Value::None => {}
+    let objects = frag.objects();
+    let request = paired.as_ref().map(|req| Request {
+        application: RequestApplication {
+            control: app::Control::from_u8(req.app_control).into(),
+            function: FunctionCode::from_u8(req.function).name(),
+            function_code: req.function,
+            objects: Summaries(&req.objects),
+            objects_truncated: req.more_objects as u64,
+        },
+        dst: req.outstation,
+        src: req.master,
+    });
+    let rec = Dnp3Record {
+        anomalies: FlagNames(flags),
+        application: Application {
+            complete: frag.complete(),
+            control: frag.control.into(),
+            function: frag.function.name(),
+            function_code: frag.function.to_u8(),
+            objects: Objects(objects),
+        },
+        continuation,
+        control: link_hdr.control.into(),
+        dst: link_hdr.destination,
+        id: sink.next_tx(),
+        iin: frag.iin.and_then(IinRecord::new),
+        request,
+        select_operate,
+        src: link_hdr.source,
+        suppressed,
+        transport: if txs.l4 == L4::Udp { "udp" } else { "tcp" },
+        kind,
+        unmatched,
+    };
+    match RawJson::from_serialize(&rec) {
+        Ok(dnp3) => sink.record(dir, EventBody::Dnp3 { dnp3 }),
+        // Unreachable (string keys only, no custom errors); counted, never silent.
+        Err(_) => sink.anomaly(dir, "dnp3.record_encoding_failed", || None),
     }
 }

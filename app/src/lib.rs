@@ -36,6 +36,7 @@ use std::sync::Arc;
 pub mod config;
 mod detect;
 mod dnp3;
+mod dnp3_record;
 mod dns;
 mod limit;
 mod modbus;

@@ -81,6 +81,9 @@ fn select_then_operate_is_recognised() {
     assert_eq!(ops[0]["select_operate"]["select_sequence"], 0);
     assert_eq!(ops[1]["select_operate"]["match"], false);
     assert_eq!(h.anomalies(), vec!["dnp3.operate_without_select"]);
+    let detail =
+        h.events.iter().find(|e| e["event_type"] == "anomaly").map(|e| e["anomaly"]["detail"].clone());
+    assert_eq!(detail, Some(ops[1]["select_operate"].clone()));
     let p = &ops[0]["application"]["objects"][0]["points"][0];
     assert_eq!(
         (p["index"].clone(), p["op_type"].clone(), p["ontime"].clone()),
@@ -162,6 +165,55 @@ fn multi_frame_fragment_is_reassembled() {
     assert_eq!(r[1]["application"]["objects"][0]["points_truncated"], 1200 - 1024);
     // The responding direction now holds its assembler (2048 bytes).
     assert!(h.state.memory() >= before + 2048);
+}
+
+#[test]
+fn point_cap_spans_the_objects_of_a_record() {
+    let mut h = Harness::new(AppProto::Dnp3, L4::Tcp, 20000, &log_all());
+    let mut a = d3::Association::new(1, 2);
+    let bits = |n: usize| -> Vec<bool> { (0..n).map(|i| i % 2 == 0).collect() };
+    h.stream(C2S, &a.request(d3::func::READ, &d3::class_poll(true, false, false, false)), 0);
+    let objs = [
+        d3::binary_inputs(0, &bits(600)),
+        d3::binary_inputs(1000, &bits(600)),
+        d3::binary_inputs(2000, &bits(300)),
+    ]
+    .concat();
+    h.stream(S2C, &a.response(0, &objs), 0);
+    let r = h.records("dnp3");
+    assert_eq!(r.len(), 2, "{:?}", h.anomalies());
+    let o = &r[1]["application"]["objects"];
+    let n = |i: usize| o[i]["points"].as_array().map(Vec::len);
+    // 600 + 424 = DNP3_MAX_POINTS_PER_RECORD; the rest are counted per object.
+    assert_eq!((n(0), n(1), n(2)), (Some(600), Some(424), None));
+    assert_eq!(o[0].get("points_truncated"), None);
+    assert_eq!(o[1]["points_truncated"], 176);
+    assert_eq!(o[2]["points_truncated"], 300);
+    assert_eq!(o[2]["count"], 300);
+    assert_eq!(o[1]["points"][423]["index"], 1423);
+    assert_eq!(o[1]["points"][423]["state"], 0);
+    assert_eq!(o[1]["points"][422]["state"], 1);
+}
+
+#[test]
+fn paired_request_keeps_its_first_object_headers() {
+    let mut h = Harness::new(AppProto::Dnp3, L4::Tcp, 20000, &log_all());
+    let mut a = d3::Association::new(1, 2);
+    let poll = d3::class_poll(true, true, true, true);
+    h.stream(C2S, &a.request(d3::func::READ, &[&poll[..], &poll[..], &poll[..]].concat()), 0);
+    h.stream(S2C, &a.response(0, &[]), 0);
+    let r = h.records("dnp3");
+    assert_eq!(r.len(), 2, "{:?}", h.anomalies());
+    assert_eq!(r[0]["application"]["objects"].as_array().map(Vec::len), Some(12));
+    let req = &r[1]["request"];
+    assert_eq!(
+        req["application"]["objects"].as_array().map(Vec::len),
+        Some(centinela_app::DNP3_PENDING_OBJECTS)
+    );
+    assert_eq!(req["application"]["objects_truncated"], 12 - centinela_app::DNP3_PENDING_OBJECTS);
+    assert_eq!(req["application"]["objects"][0], r[0]["application"]["objects"][0]);
+    assert_eq!(req["application"].get("complete"), None);
+    assert_eq!(r[1]["application"].get("objects"), None, "an empty response has no objects");
 }
 
 #[test]
