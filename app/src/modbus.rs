@@ -17,16 +17,18 @@
 
 use crate::detect::Probe;
 use crate::limit::KeyHasher;
-use crate::record::{Sink, hex};
+use crate::record::Sink;
 use crate::streambuf::{DirStream, StreamEvent};
 use crate::{AppConfig, Direction, L4};
 use centinela_events::{EventBody, RawJson};
 use centinela_parsers::limits::modbus as lim;
+use centinela_parsers::modbus::records::DeviceIdObjects;
 use centinela_parsers::modbus::{
-    self as mb, Adu, DiagnosticSubFunction, ExceptionCode, Flags, FunctionCode, MbapFramer, ModbusFraming,
-    Pdu, PduBody, Request, RequestSummary, Response, RtuFramer, Value,
+    self as mb, AddressedValues, Adu, DiagnosticSubFunction, ExceptionCode, Flags, FunctionCode, MbapFramer,
+    ModbusFraming, Pdu, PduBody, Request, RequestSummary, Response, RtuFramer, Value,
 };
-use serde_json::{Map, Value as Json, json};
+use serde::{Serialize, Serializer};
+use serde_json::{Value as Json, json};
 use std::collections::VecDeque;
 
 /// Leftover buffer cap per direction for Modbus streams: a whole MBAP ADU
@@ -406,42 +408,51 @@ impl ModbusState {
         let Some(suppressed) = sink.rate(pending.key, bypass) else {
             return;
         };
-        let req_pdu = Pdu::parse(pending.pdu(), mb::Direction::Request);
-        let mut m = Map::new();
-        m.insert("id".into(), json!(sink.next_tx()));
-        m.insert("transport".into(), json!(self.transport.as_str()));
-        if let Ok(req) = req_pdu {
-            m.insert(
-                "request".into(),
-                pdu_json(
+        let req_pdu = Pdu::parse(pending.pdu(), mb::Direction::Request).ok();
+        let rec = ModbusRecord {
+            id: sink.next_tx(),
+            request: req_pdu.as_ref().map(|req| {
+                pdu_record(
                     pending.summary.transaction_id,
                     pending.protocol_id,
                     pending.summary.unit_id,
-                    &req,
+                    req,
                     req.flags,
                     None,
-                ),
-            );
-        }
-        m.insert(
-            "response".into(),
-            pdu_json(p.transaction_id, p.protocol_id, p.unit_id, &p.pdu, rsp_flags, Some(&pending.summary)),
-        );
-        if suppressed > 0 {
-            m.insert("suppressed".into(), json!(suppressed));
-        }
-        sink.record(Direction::ToServer, EventBody::Modbus { modbus: RawJson::from_value(&Json::Object(m)) });
+                )
+            }),
+            response: Some(pdu_record(
+                p.transaction_id,
+                p.protocol_id,
+                p.unit_id,
+                &p.pdu,
+                rsp_flags,
+                Some(&pending.summary),
+            )),
+            suppressed,
+            transport: self.transport.as_str(),
+            unanswered: false,
+        };
+        sink.record(Direction::ToServer, rec.body());
     }
 
     /// A request or response logged without its counterpart.
     fn log_single(&mut self, dir: Direction, p: &Parsed<'_>, sink: &mut Sink<'_>) {
         // Never rate limited: these are anomalous (unmatched) by nature.
-        let mut m = Map::new();
-        m.insert("id".into(), json!(sink.next_tx()));
-        m.insert("transport".into(), json!(self.transport.as_str()));
-        let side = if dir == Direction::ToServer { "request" } else { "response" };
-        m.insert(side.into(), pdu_json(p.transaction_id, p.protocol_id, p.unit_id, &p.pdu, p.flags, None));
-        sink.record(dir, EventBody::Modbus { modbus: RawJson::from_value(&Json::Object(m)) });
+        let side = Some(pdu_record(p.transaction_id, p.protocol_id, p.unit_id, &p.pdu, p.flags, None));
+        let (request, response) = match dir {
+            Direction::ToServer => (side, None),
+            Direction::ToClient => (None, side),
+        };
+        let rec = ModbusRecord {
+            id: sink.next_tx(),
+            request,
+            response,
+            suppressed: 0,
+            transport: self.transport.as_str(),
+            unanswered: false,
+        };
+        sink.record(dir, rec.body());
     }
 
     fn unanswered(&mut self, q: Pending, sink: &mut Sink<'_>) {
@@ -457,18 +468,22 @@ impl ModbusState {
         let Ok(req) = Pdu::parse(q.pdu(), mb::Direction::Request) else {
             return;
         };
-        let mut m = Map::new();
-        m.insert("id".into(), json!(sink.next_tx()));
-        m.insert("transport".into(), json!(self.transport.as_str()));
-        m.insert(
-            "request".into(),
-            pdu_json(q.summary.transaction_id, q.protocol_id, q.summary.unit_id, &req, req.flags, None),
-        );
-        m.insert("unanswered".into(), json!(true));
-        if suppressed > 0 {
-            m.insert("suppressed".into(), json!(suppressed));
-        }
-        sink.record(Direction::ToServer, EventBody::Modbus { modbus: RawJson::from_value(&Json::Object(m)) });
+        let rec = ModbusRecord {
+            id: sink.next_tx(),
+            request: Some(pdu_record(
+                q.summary.transaction_id,
+                q.protocol_id,
+                q.summary.unit_id,
+                &req,
+                req.flags,
+                None,
+            )),
+            response: None,
+            suppressed,
+            transport: self.transport.as_str(),
+            unanswered: true,
+        };
+        sink.record(Direction::ToServer, rec.body());
     }
 
     /// Rate-limit key: transport, unit and the request PDU (function,
@@ -565,22 +580,42 @@ fn category(f: FunctionCode) -> &'static str {
     }
 }
 
-/// Suricata's `error_flags` string, computed from our (correct) flags.
-fn error_flags(f: Flags) -> String {
-    let mut parts: Vec<&str> = Vec::new();
+/// Suricata's `error_flags` string, computed from our (correct) flags: the
+/// names of the error classes present, joined by ` | ` in a fixed order.
+fn error_flags(f: Flags) -> &'static str {
+    // Index bits: 1 FUNC_CODE, 2 DATA_VALUE, 4 DATA_LENGTH, 8 EXC_CODE.
+    const NAMES: [&str; 16] = [
+        "NONE",
+        "FUNC_CODE",
+        "DATA_VALUE",
+        "FUNC_CODE | DATA_VALUE",
+        "DATA_LENGTH",
+        "FUNC_CODE | DATA_LENGTH",
+        "DATA_VALUE | DATA_LENGTH",
+        "FUNC_CODE | DATA_VALUE | DATA_LENGTH",
+        "EXC_CODE",
+        "FUNC_CODE | EXC_CODE",
+        "DATA_VALUE | EXC_CODE",
+        "FUNC_CODE | DATA_VALUE | EXC_CODE",
+        "DATA_LENGTH | EXC_CODE",
+        "FUNC_CODE | DATA_LENGTH | EXC_CODE",
+        "DATA_VALUE | DATA_LENGTH | EXC_CODE",
+        "FUNC_CODE | DATA_VALUE | DATA_LENGTH | EXC_CODE",
+    ];
+    let mut i = 0usize;
     if f.intersects(Flags::UNKNOWN_FUNCTION) {
-        parts.push("FUNC_CODE");
+        i |= 1;
     }
     if f.intersects(Flags::QUANTITY_OUT_OF_RANGE | Flags::INVALID_VALUE | Flags::ADDRESS_OVERFLOW) {
-        parts.push("DATA_VALUE");
+        i |= 2;
     }
     if f.intersects(Flags::INVALID_LENGTH | Flags::BYTE_COUNT_MISMATCH) {
-        parts.push("DATA_LENGTH");
+        i |= 4;
     }
     if f.intersects(Flags::INVALID_EXCEPTION_CODE) {
-        parts.push("EXC_CODE");
+        i |= 8;
     }
-    if parts.is_empty() { "NONE".to_string() } else { parts.join(" | ") }
+    NAMES.get(i).copied().unwrap_or("NONE")
 }
 
 fn exception_name(c: ExceptionCode) -> &'static str {
@@ -628,79 +663,405 @@ fn mei_name(t: u8) -> &'static str {
     }
 }
 
-fn values_json(it: impl Iterator<Item = (u16, Value)>) -> Json {
-    Json::Array(
-        it.map(|(address, v)| match v {
-            Value::Bit(b) => json!({"address": address, "value": b}),
-            Value::Register(r) => json!({"address": address, "value": r}),
-        })
-        .collect(),
-    )
+// ---------------------------------------------------------------------------
+// The `modbus` record, typed and borrowing.
+//
+// Every record is serialised once, straight from these structs, into the
+// event's `RawJson` body: no `serde_json::Value` tree, no per-field `String`.
+// They borrow the PDUs (the packet's and the pending request's copy) and
+// `&'static str` name tables; `values`, `anomalies` and device objects are
+// written from the parser's lazy iterators, hex `data` from a stack buffer.
+//
+// Field order is the bytes' order: the record was built from a sorted
+// `serde_json::Map` before, and the committed snapshots hold that order, so
+// every struct declares its fields in bytewise-sorted key order
+// (`_` < lowercase, a shorter prefix first). Optional keys that were absent
+// are skipped; numbers keep their unsigned type.
+// ---------------------------------------------------------------------------
+
+/// The record body (`modbus` object of the EVE event).
+#[derive(Debug, Serialize)]
+struct ModbusRecord<'a> {
+    id: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request: Option<PduRecord<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response: Option<PduRecord<'a>>,
+    #[serde(skip_serializing_if = "is_zero")]
+    suppressed: u64,
+    transport: &'static str,
+    #[serde(skip_serializing_if = "is_false")]
+    unanswered: bool,
 }
 
-/// The bytes after the function code (and after the MEI type for FC 43).
-fn after_fc(pdu: &Pdu<'_>, skip: usize) -> String {
-    hex(pdu.as_bytes().get(1 + skip..).unwrap_or_default())
+impl ModbusRecord<'_> {
+    /// The event body (one allocation: the serialised text).
+    fn body(&self) -> EventBody {
+        // Serialising these structs cannot fail (struct keys, no custom
+        // errors); an empty object stands in should that ever change.
+        let modbus = RawJson::from_serialize(self).unwrap_or_else(|_| RawJson::empty_object());
+        EventBody::Modbus { modbus }
+    }
+}
+
+// serde's `skip_serializing_if` passes a reference.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// One side of a transaction in Suricata's shape plus additions
 /// (`values`, `anomalies`, decoded MEI device identification).
-fn pdu_json(
+#[derive(Debug, Serialize)]
+struct PduRecord<'a> {
+    access_type: &'static str,
+    #[serde(skip_serializing_if = "FlagNames::is_empty")]
+    anomalies: FlagNames,
+    category: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<Hex<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_id: Option<DeviceId<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    diagnostic: Option<CodeData<'a>>,
+    error_flags: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exception: Option<ExceptionRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fifo: Option<FifoRecord>,
+    function_code: &'static str,
+    function_raw: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mei: Option<CodeData<'a>>,
+    protocol_id: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    read: Option<ReadRecord<'a>>,
+    transaction_id: u16,
+    unit_id: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    values: Option<Values<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    write: Option<WriteRecord<'a>>,
+}
+
+/// `read`: a request's range, or a response's raw data.
+#[derive(Debug, Default, Serialize)]
+struct ReadRecord<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    address: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<Hex<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quantity: Option<u16>,
+}
+
+impl ReadRecord<'_> {
+    fn range(address: u16, quantity: u16) -> Self {
+        Self { address: Some(address), quantity: Some(quantity), data: None }
+    }
+}
+
+/// `write`: single value, multiple values (raw or their quantity), or a
+/// mask write.
+#[derive(Debug, Serialize)]
+struct WriteRecord<'a> {
+    address: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    and_mask: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<WriteData<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    or_mask: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quantity: Option<u16>,
+}
+
+impl<'a> WriteRecord<'a> {
+    fn single(address: u16, value: u16) -> Self {
+        Self { address, and_mask: None, data: Some(WriteData::Number(value)), or_mask: None, quantity: None }
+    }
+
+    fn multiple(address: u16, quantity: u16, data: WriteData<'a>) -> Self {
+        Self { address, and_mask: None, data: Some(data), or_mask: None, quantity: Some(quantity) }
+    }
+
+    fn mask(address: u16, and_mask: u16, or_mask: u16) -> Self {
+        Self { address, and_mask: Some(and_mask), data: None, or_mask: Some(or_mask), quantity: None }
+    }
+}
+
+/// `write.data`: a number (single writes, a response's quantity) or the
+/// raw values in hex (multiple-write requests).
+#[derive(Debug)]
+enum WriteData<'a> {
+    Number(u16),
+    Hex(Hex<'a>),
+}
+
+impl Serialize for WriteData<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            WriteData::Number(n) => s.serialize_u16(*n),
+            WriteData::Hex(h) => h.serialize(s),
+        }
+    }
+}
+
+/// `diagnostic` and `mei`: a sub-code, its name and the raw data.
+#[derive(Debug, Serialize)]
+struct CodeData<'a> {
+    code: &'static str,
+    data: Hex<'a>,
+    raw: u16,
+}
+
+impl<'a> CodeData<'a> {
+    fn mei(mei_type: u8, data: Hex<'a>) -> Self {
+        Self { code: mei_name(mei_type), data, raw: u16::from(mei_type) }
+    }
+
+    fn diagnostic(sub: DiagnosticSubFunction, data: &'a [u8]) -> Self {
+        Self { code: diagnostic_name(sub), data: Hex(data), raw: sub.code() }
+    }
+}
+
+/// `exception`.
+#[derive(Debug, Serialize)]
+struct ExceptionRecord {
+    code: &'static str,
+    raw: u8,
+}
+
+/// `fifo`.
+#[derive(Debug, Serialize)]
+struct FifoRecord {
+    address: u16,
+}
+
+/// `device_id` (FC 43 / MEI 14) of a request or a response.
+#[derive(Debug)]
+enum DeviceId<'a> {
+    Request(DeviceIdRequest),
+    Response(DeviceIdResponse<'a>),
+}
+
+impl Serialize for DeviceId<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            DeviceId::Request(r) => r.serialize(s),
+            DeviceId::Response(r) => r.serialize(s),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct DeviceIdRequest {
+    object_id: u8,
+    read_device_id_code: u8,
+}
+
+#[derive(Debug, Serialize)]
+struct DeviceIdResponse<'a> {
+    conformity_level: u8,
+    more_follows: u8,
+    next_object_id: u8,
+    number_of_objects: u8,
+    objects: DeviceObjects<'a>,
+    read_device_id_code: u8,
+}
+
+/// `device_id.objects`: `{"id", "value"}` from the lazy object iterator;
+/// values as text (invalid UTF-8 replaced, which is the only case that
+/// allocates).
+#[derive(Debug)]
+struct DeviceObjects<'a>(DeviceIdObjects<'a>);
+
+impl Serialize for DeviceObjects<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|o| DeviceObject { id: o.id, value: Lossy(o.value) }))
+    }
+}
+
+#[derive(Serialize)]
+struct DeviceObject<'a> {
+    id: u8,
+    value: Lossy<'a>,
+}
+
+/// Bytes written as a string, invalid UTF-8 replaced by U+FFFD.
+struct Lossy<'a>(&'a [u8]);
+
+impl Serialize for Lossy<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&String::from_utf8_lossy(self.0))
+    }
+}
+
+/// `anomalies`: the parser flags' stable names.
+#[derive(Debug, Clone, Copy)]
+struct FlagNames(Flags);
+
+impl FlagNames {
+    // serde's `skip_serializing_if` passes a reference.
+    #[allow(clippy::trivially_copy_pass_by_ref)]
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for FlagNames {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.names())
+    }
+}
+
+/// `values`: `{"address", "value"}` objects written straight from the
+/// parser's lazy iterator (registers as numbers, coils as booleans).
+#[derive(Debug)]
+struct Values<'a>(AddressedValues<'a>);
+
+impl Serialize for Values<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(
+            self.0.clone().map(|(address, value)| AddressedValue { address, value: ValueRecord(value) }),
+        )
+    }
+}
+
+#[derive(Serialize)]
+struct AddressedValue {
+    address: u16,
+    value: ValueRecord,
+}
+
+struct ValueRecord(Value);
+
+impl Serialize for ValueRecord {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Bit(b) => s.serialize_bool(b),
+            Value::Register(r) => s.serialize_u16(r),
+        }
+    }
+}
+
+/// Raw bytes written as a lower-case hex string without building a
+/// `String`: from a stack buffer up to [`HEX_STACK`] bytes (every Modbus PDU
+/// fits), in chunks through `collect_str` beyond.
+#[derive(Debug, Clone, Copy)]
+struct Hex<'a>(&'a [u8]);
+
+/// Input bytes a [`Hex`] encodes on the stack in one piece.
+const HEX_STACK: usize = 256;
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Hex-encode as much of `bytes` as fits into `buf`; returns the text.
+fn hex_into<'b>(bytes: &[u8], buf: &'b mut [u8; 2 * HEX_STACK]) -> &'b str {
+    let mut n = 0;
+    for (&b, out) in bytes.iter().zip(buf.chunks_exact_mut(2)) {
+        out.copy_from_slice(&[HEX_DIGITS[usize::from(b >> 4)], HEX_DIGITS[usize::from(b & 0x0f)]]);
+        n += 2;
+    }
+    // Only ASCII hex digits were written.
+    buf.get(..n).and_then(|t| core::str::from_utf8(t).ok()).unwrap_or_default()
+}
+
+impl Serialize for Hex<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0.len() <= HEX_STACK {
+            let mut buf = [0u8; 2 * HEX_STACK];
+            s.serialize_str(hex_into(self.0, &mut buf))
+        } else {
+            s.collect_str(self)
+        }
+    }
+}
+
+impl core::fmt::Display for Hex<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut buf = [0u8; 2 * HEX_STACK];
+        for chunk in self.0.chunks(HEX_STACK) {
+            f.write_str(hex_into(chunk, &mut buf))?;
+        }
+        Ok(())
+    }
+}
+
+/// The bytes after the function code (and after the MEI type for FC 43).
+fn after_fc<'a>(pdu: &Pdu<'a>, skip: usize) -> Hex<'a> {
+    Hex(pdu.as_bytes().get(1 + skip..).unwrap_or_default())
+}
+
+/// One side of a transaction. `req` (responses only) gives the response's
+/// values their addresses.
+fn pdu_record<'a>(
     transaction_id: u16,
     protocol_id: u16,
     unit_id: u8,
-    pdu: &Pdu<'_>,
+    pdu: &Pdu<'a>,
     flags: Flags,
     req: Option<&RequestSummary>,
-) -> Json {
+) -> PduRecord<'a> {
     let f = pdu.function;
-    let mut o = Map::new();
-    o.insert("transaction_id".into(), json!(transaction_id));
-    o.insert("protocol_id".into(), json!(protocol_id));
-    o.insert("unit_id".into(), json!(unit_id));
-    o.insert("function_raw".into(), json!(pdu.function_byte()));
-    o.insert("function_code".into(), json!(function_name(f)));
-    o.insert("access_type".into(), json!(access_type(f)));
-    o.insert("category".into(), json!(category(f)));
-    o.insert("error_flags".into(), json!(error_flags(flags)));
+    let mut o = PduRecord {
+        access_type: access_type(f),
+        anomalies: FlagNames(flags),
+        category: category(f),
+        data: None,
+        device_id: None,
+        diagnostic: None,
+        error_flags: error_flags(flags),
+        exception: None,
+        fifo: None,
+        function_code: function_name(f),
+        function_raw: pdu.function_byte(),
+        mei: None,
+        protocol_id,
+        read: None,
+        transaction_id,
+        unit_id,
+        values: None,
+        write: None,
+    };
     match pdu.body {
-        PduBody::Request(r) => request_fields(&mut o, pdu, r),
-        PduBody::Response(r) => response_fields(&mut o, pdu, r, req),
+        PduBody::Request(r) => {
+            request_fields(&mut o, pdu, r);
+            o.values = pdu.written_values().map(Values);
+        }
+        PduBody::Response(r) => {
+            response_fields(&mut o, pdu, r);
+            o.values = req.and_then(|q| pdu.values_with_addresses(q)).map(Values);
+        }
         PduBody::Exception(c) => {
-            o.insert("exception".into(), json!({"raw": c.code(), "code": exception_name(c)}));
+            o.exception = Some(ExceptionRecord { code: exception_name(c), raw: c.code() });
         }
-        PduBody::Other { data } | PduBody::Malformed { data } => {
-            o.insert("data".into(), json!(hex(data)));
-        }
+        PduBody::Other { data } | PduBody::Malformed { data } => o.data = Some(Hex(data)),
     }
-    if !flags.is_empty() {
-        o.insert("anomalies".into(), Json::Array(flags.names().map(|n| json!(n)).collect()));
-    }
-    Json::Object(o)
+    o
 }
 
-fn request_fields(o: &mut Map<String, Json>, pdu: &Pdu<'_>, r: Request<'_>) {
+fn request_fields<'a>(o: &mut PduRecord<'a>, pdu: &Pdu<'a>, r: Request<'a>) {
     match r {
         Request::ReadBits { address, quantity } | Request::ReadRegisters { address, quantity } => {
-            o.insert("read".into(), json!({"address": address, "quantity": quantity}));
+            o.read = Some(ReadRecord::range(address, quantity));
         }
         Request::WriteSingleCoil { address, value } | Request::WriteSingleRegister { address, value } => {
-            o.insert("write".into(), json!({"address": address, "data": value}));
+            o.write = Some(WriteRecord::single(address, value));
         }
         Request::WriteMultipleCoils { address, quantity, values, .. } => {
-            o.insert(
-                "write".into(),
-                json!({"address": address, "quantity": quantity, "data": hex(values.as_bytes())}),
-            );
+            o.write = Some(WriteRecord::multiple(address, quantity, WriteData::Hex(Hex(values.as_bytes()))));
         }
         Request::WriteMultipleRegisters { address, quantity, values, .. } => {
-            o.insert(
-                "write".into(),
-                json!({"address": address, "quantity": quantity, "data": hex(values.as_bytes())}),
-            );
+            o.write = Some(WriteRecord::multiple(address, quantity, WriteData::Hex(Hex(values.as_bytes()))));
         }
         Request::MaskWriteRegister { address, and_mask, or_mask } => {
-            o.insert("write".into(), json!({"address": address, "and_mask": and_mask, "or_mask": or_mask}));
+            o.write = Some(WriteRecord::mask(address, and_mask, or_mask));
         }
         Request::ReadWriteMultipleRegisters {
             read_address,
@@ -710,73 +1071,55 @@ fn request_fields(o: &mut Map<String, Json>, pdu: &Pdu<'_>, r: Request<'_>) {
             values,
             ..
         } => {
-            o.insert("read".into(), json!({"address": read_address, "quantity": read_quantity}));
-            o.insert(
-                "write".into(),
-                json!({"address": write_address, "quantity": write_quantity, "data": hex(values.as_bytes())}),
-            );
+            o.read = Some(ReadRecord::range(read_address, read_quantity));
+            o.write = Some(WriteRecord::multiple(
+                write_address,
+                write_quantity,
+                WriteData::Hex(Hex(values.as_bytes())),
+            ));
         }
         Request::Diagnostics { sub_function, data } => {
-            o.insert(
-                "diagnostic".into(),
-                json!({"raw": sub_function.code(), "code": diagnostic_name(sub_function), "data": hex(data)}),
-            );
+            o.diagnostic = Some(CodeData::diagnostic(sub_function, data));
         }
         Request::CanOpen { data } => {
-            let t = mb::codes::mei::CANOPEN_GENERAL_REFERENCE;
-            o.insert("mei".into(), json!({"raw": t, "code": mei_name(t), "data": hex(data)}));
+            o.mei = Some(CodeData::mei(mb::codes::mei::CANOPEN_GENERAL_REFERENCE, Hex(data)));
         }
         Request::ReadDeviceId { read_device_id_code, object_id } => {
-            let t = mb::codes::mei::READ_DEVICE_IDENTIFICATION;
-            o.insert("mei".into(), json!({"raw": t, "code": mei_name(t), "data": after_fc(pdu, 1)}));
-            o.insert(
-                "device_id".into(),
-                json!({"read_device_id_code": read_device_id_code, "object_id": object_id}),
-            );
+            o.mei = Some(CodeData::mei(mb::codes::mei::READ_DEVICE_IDENTIFICATION, after_fc(pdu, 1)));
+            o.device_id = Some(DeviceId::Request(DeviceIdRequest { object_id, read_device_id_code }));
         }
-        Request::Mei { mei_type, data } => {
-            o.insert("mei".into(), json!({"raw": mei_type, "code": mei_name(mei_type), "data": hex(data)}));
-        }
+        Request::Mei { mei_type, data } => o.mei = Some(CodeData::mei(mei_type, Hex(data))),
         Request::ReadFifoQueue { address } => {
-            o.insert("data".into(), json!(after_fc(pdu, 0)));
-            o.insert("fifo".into(), json!({"address": address}));
+            o.data = Some(after_fc(pdu, 0));
+            o.fifo = Some(FifoRecord { address });
         }
-        _ => {
-            o.insert("data".into(), json!(after_fc(pdu, 0)));
-        }
-    }
-    if let Some(values) = pdu.written_values() {
-        o.insert("values".into(), values_json(values));
+        _ => o.data = Some(after_fc(pdu, 0)),
     }
 }
 
-fn response_fields(o: &mut Map<String, Json>, pdu: &Pdu<'_>, r: Response<'_>, req: Option<&RequestSummary>) {
+fn response_fields<'a>(o: &mut PduRecord<'a>, pdu: &Pdu<'a>, r: Response<'a>) {
     match r {
         Response::ReadBits { values, .. } => {
-            o.insert("read".into(), json!({"data": hex(values.as_bytes())}));
+            o.read = Some(ReadRecord { data: Some(Hex(values.as_bytes())), ..ReadRecord::default() });
         }
         Response::ReadRegisters { values, .. } => {
-            o.insert("read".into(), json!({"data": hex(values.as_bytes())}));
+            o.read = Some(ReadRecord { data: Some(Hex(values.as_bytes())), ..ReadRecord::default() });
         }
         Response::WriteSingleCoil { address, value } | Response::WriteSingleRegister { address, value } => {
-            o.insert("write".into(), json!({"address": address, "data": value}));
+            o.write = Some(WriteRecord::single(address, value));
         }
         Response::WriteMultipleCoils { address, quantity }
         | Response::WriteMultipleRegisters { address, quantity } => {
-            o.insert("write".into(), json!({"address": address, "data": quantity, "quantity": quantity}));
+            o.write = Some(WriteRecord::multiple(address, quantity, WriteData::Number(quantity)));
         }
         Response::MaskWriteRegister { address, and_mask, or_mask } => {
-            o.insert("write".into(), json!({"address": address, "and_mask": and_mask, "or_mask": or_mask}));
+            o.write = Some(WriteRecord::mask(address, and_mask, or_mask));
         }
         Response::Diagnostics { sub_function, data } => {
-            o.insert(
-                "diagnostic".into(),
-                json!({"raw": sub_function.code(), "code": diagnostic_name(sub_function), "data": hex(data)}),
-            );
+            o.diagnostic = Some(CodeData::diagnostic(sub_function, data));
         }
         Response::CanOpen { data } => {
-            let t = mb::codes::mei::CANOPEN_GENERAL_REFERENCE;
-            o.insert("mei".into(), json!({"raw": t, "code": mei_name(t), "data": hex(data)}));
+            o.mei = Some(CodeData::mei(mb::codes::mei::CANOPEN_GENERAL_REFERENCE, Hex(data)));
         }
         Response::ReadDeviceId {
             read_device_id_code,
@@ -786,32 +1129,502 @@ fn response_fields(o: &mut Map<String, Json>, pdu: &Pdu<'_>, r: Response<'_>, re
             number_of_objects,
             objects,
         } => {
-            let t = mb::codes::mei::READ_DEVICE_IDENTIFICATION;
-            o.insert("mei".into(), json!({"raw": t, "code": mei_name(t), "data": after_fc(pdu, 1)}));
-            let objs: Vec<Json> = objects
-                .iter()
-                .map(|ob| json!({"id": ob.id, "value": String::from_utf8_lossy(ob.value)}))
-                .collect();
-            o.insert(
-                "device_id".into(),
-                json!({
-                    "read_device_id_code": read_device_id_code,
-                    "conformity_level": conformity_level,
-                    "more_follows": more_follows,
-                    "next_object_id": next_object_id,
-                    "number_of_objects": number_of_objects,
-                    "objects": objs,
-                }),
-            );
+            o.mei = Some(CodeData::mei(mb::codes::mei::READ_DEVICE_IDENTIFICATION, after_fc(pdu, 1)));
+            o.device_id = Some(DeviceId::Response(DeviceIdResponse {
+                conformity_level,
+                more_follows,
+                next_object_id,
+                number_of_objects,
+                objects: DeviceObjects(objects),
+                read_device_id_code,
+            }));
         }
-        Response::Mei { mei_type, data } => {
-            o.insert("mei".into(), json!({"raw": mei_type, "code": mei_name(mei_type), "data": hex(data)}));
+        Response::Mei { mei_type, data } => o.mei = Some(CodeData::mei(mei_type, Hex(data))),
+        _ => o.data = Some(after_fc(pdu, 0)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The typed record against the `serde_json::Map` builder it replaced
+    //! (kept here as the oracle): byte-identical text for every function
+    //! code, both directions, random and crafted PDUs.
+
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// The former `Map`-based builder, verbatim apart from names.
+    mod oracle {
+        use super::super::*;
+        use serde_json::Map;
+
+        fn hex(bytes: &[u8]) -> String {
+            bytes.iter().map(|b| format!("{b:02x}")).collect()
         }
-        _ => {
-            o.insert("data".into(), json!(after_fc(pdu, 0)));
+
+        fn error_flags(f: Flags) -> String {
+            let mut parts: Vec<&str> = Vec::new();
+            if f.intersects(Flags::UNKNOWN_FUNCTION) {
+                parts.push("FUNC_CODE");
+            }
+            if f.intersects(Flags::QUANTITY_OUT_OF_RANGE | Flags::INVALID_VALUE | Flags::ADDRESS_OVERFLOW) {
+                parts.push("DATA_VALUE");
+            }
+            if f.intersects(Flags::INVALID_LENGTH | Flags::BYTE_COUNT_MISMATCH) {
+                parts.push("DATA_LENGTH");
+            }
+            if f.intersects(Flags::INVALID_EXCEPTION_CODE) {
+                parts.push("EXC_CODE");
+            }
+            if parts.is_empty() { "NONE".to_string() } else { parts.join(" | ") }
+        }
+
+        fn values_json(it: impl Iterator<Item = (u16, Value)>) -> Json {
+            Json::Array(
+                it.map(|(address, v)| match v {
+                    Value::Bit(b) => json!({"address": address, "value": b}),
+                    Value::Register(r) => json!({"address": address, "value": r}),
+                })
+                .collect(),
+            )
+        }
+
+        fn after_fc(pdu: &Pdu<'_>, skip: usize) -> String {
+            hex(pdu.as_bytes().get(1 + skip..).unwrap_or_default())
+        }
+
+        pub(super) fn record(
+            id: u64,
+            transport: &str,
+            request: Option<Json>,
+            response: Option<Json>,
+            suppressed: u64,
+            unanswered: bool,
+        ) -> Json {
+            let mut m = Map::new();
+            m.insert("id".into(), json!(id));
+            m.insert("transport".into(), json!(transport));
+            if let Some(r) = request {
+                m.insert("request".into(), r);
+            }
+            if let Some(r) = response {
+                m.insert("response".into(), r);
+            }
+            if unanswered {
+                m.insert("unanswered".into(), json!(true));
+            }
+            if suppressed > 0 {
+                m.insert("suppressed".into(), json!(suppressed));
+            }
+            Json::Object(m)
+        }
+
+        pub(super) fn pdu_json(
+            transaction_id: u16,
+            protocol_id: u16,
+            unit_id: u8,
+            pdu: &Pdu<'_>,
+            flags: Flags,
+            req: Option<&RequestSummary>,
+        ) -> Json {
+            let f = pdu.function;
+            let mut o = Map::new();
+            o.insert("transaction_id".into(), json!(transaction_id));
+            o.insert("protocol_id".into(), json!(protocol_id));
+            o.insert("unit_id".into(), json!(unit_id));
+            o.insert("function_raw".into(), json!(pdu.function_byte()));
+            o.insert("function_code".into(), json!(function_name(f)));
+            o.insert("access_type".into(), json!(access_type(f)));
+            o.insert("category".into(), json!(category(f)));
+            o.insert("error_flags".into(), json!(error_flags(flags)));
+            match pdu.body {
+                PduBody::Request(r) => request_fields(&mut o, pdu, r),
+                PduBody::Response(r) => response_fields(&mut o, pdu, r, req),
+                PduBody::Exception(c) => {
+                    o.insert("exception".into(), json!({"raw": c.code(), "code": exception_name(c)}));
+                }
+                PduBody::Other { data } | PduBody::Malformed { data } => {
+                    o.insert("data".into(), json!(hex(data)));
+                }
+            }
+            if !flags.is_empty() {
+                o.insert("anomalies".into(), Json::Array(flags.names().map(|n| json!(n)).collect()));
+            }
+            Json::Object(o)
+        }
+
+        fn request_fields(o: &mut Map<String, Json>, pdu: &Pdu<'_>, r: Request<'_>) {
+            match r {
+                Request::ReadBits { address, quantity } | Request::ReadRegisters { address, quantity } => {
+                    o.insert("read".into(), json!({"address": address, "quantity": quantity}));
+                }
+                Request::WriteSingleCoil { address, value }
+                | Request::WriteSingleRegister { address, value } => {
+                    o.insert("write".into(), json!({"address": address, "data": value}));
+                }
+                Request::WriteMultipleCoils { address, quantity, values, .. } => {
+                    o.insert(
+                        "write".into(),
+                        json!({"address": address, "quantity": quantity, "data": hex(values.as_bytes())}),
+                    );
+                }
+                Request::WriteMultipleRegisters { address, quantity, values, .. } => {
+                    o.insert(
+                        "write".into(),
+                        json!({"address": address, "quantity": quantity, "data": hex(values.as_bytes())}),
+                    );
+                }
+                Request::MaskWriteRegister { address, and_mask, or_mask } => {
+                    o.insert(
+                        "write".into(),
+                        json!({"address": address, "and_mask": and_mask, "or_mask": or_mask}),
+                    );
+                }
+                Request::ReadWriteMultipleRegisters {
+                    read_address,
+                    read_quantity,
+                    write_address,
+                    write_quantity,
+                    values,
+                    ..
+                } => {
+                    o.insert("read".into(), json!({"address": read_address, "quantity": read_quantity}));
+                    o.insert(
+                        "write".into(),
+                        json!({"address": write_address, "quantity": write_quantity, "data": hex(values.as_bytes())}),
+                    );
+                }
+                Request::Diagnostics { sub_function, data } => {
+                    o.insert(
+                        "diagnostic".into(),
+                        json!({"raw": sub_function.code(), "code": diagnostic_name(sub_function), "data": hex(data)}),
+                    );
+                }
+                Request::CanOpen { data } => {
+                    let t = mb::codes::mei::CANOPEN_GENERAL_REFERENCE;
+                    o.insert("mei".into(), json!({"raw": t, "code": mei_name(t), "data": hex(data)}));
+                }
+                Request::ReadDeviceId { read_device_id_code, object_id } => {
+                    let t = mb::codes::mei::READ_DEVICE_IDENTIFICATION;
+                    o.insert("mei".into(), json!({"raw": t, "code": mei_name(t), "data": after_fc(pdu, 1)}));
+                    o.insert(
+                        "device_id".into(),
+                        json!({"read_device_id_code": read_device_id_code, "object_id": object_id}),
+                    );
+                }
+                Request::Mei { mei_type, data } => {
+                    o.insert(
+                        "mei".into(),
+                        json!({"raw": mei_type, "code": mei_name(mei_type), "data": hex(data)}),
+                    );
+                }
+                Request::ReadFifoQueue { address } => {
+                    o.insert("data".into(), json!(after_fc(pdu, 0)));
+                    o.insert("fifo".into(), json!({"address": address}));
+                }
+                _ => {
+                    o.insert("data".into(), json!(after_fc(pdu, 0)));
+                }
+            }
+            if let Some(values) = pdu.written_values() {
+                o.insert("values".into(), values_json(values));
+            }
+        }
+
+        fn response_fields(
+            o: &mut Map<String, Json>,
+            pdu: &Pdu<'_>,
+            r: Response<'_>,
+            req: Option<&RequestSummary>,
+        ) {
+            match r {
+                Response::ReadBits { values, .. } => {
+                    o.insert("read".into(), json!({"data": hex(values.as_bytes())}));
+                }
+                Response::ReadRegisters { values, .. } => {
+                    o.insert("read".into(), json!({"data": hex(values.as_bytes())}));
+                }
+                Response::WriteSingleCoil { address, value }
+                | Response::WriteSingleRegister { address, value } => {
+                    o.insert("write".into(), json!({"address": address, "data": value}));
+                }
+                Response::WriteMultipleCoils { address, quantity }
+                | Response::WriteMultipleRegisters { address, quantity } => {
+                    o.insert(
+                        "write".into(),
+                        json!({"address": address, "data": quantity, "quantity": quantity}),
+                    );
+                }
+                Response::MaskWriteRegister { address, and_mask, or_mask } => {
+                    o.insert(
+                        "write".into(),
+                        json!({"address": address, "and_mask": and_mask, "or_mask": or_mask}),
+                    );
+                }
+                Response::Diagnostics { sub_function, data } => {
+                    o.insert(
+                        "diagnostic".into(),
+                        json!({"raw": sub_function.code(), "code": diagnostic_name(sub_function), "data": hex(data)}),
+                    );
+                }
+                Response::CanOpen { data } => {
+                    let t = mb::codes::mei::CANOPEN_GENERAL_REFERENCE;
+                    o.insert("mei".into(), json!({"raw": t, "code": mei_name(t), "data": hex(data)}));
+                }
+                Response::ReadDeviceId {
+                    read_device_id_code,
+                    conformity_level,
+                    more_follows,
+                    next_object_id,
+                    number_of_objects,
+                    objects,
+                } => {
+                    let t = mb::codes::mei::READ_DEVICE_IDENTIFICATION;
+                    o.insert("mei".into(), json!({"raw": t, "code": mei_name(t), "data": after_fc(pdu, 1)}));
+                    let objs: Vec<Json> = objects
+                        .iter()
+                        .map(|ob| json!({"id": ob.id, "value": String::from_utf8_lossy(ob.value)}))
+                        .collect();
+                    o.insert(
+                        "device_id".into(),
+                        json!({
+                            "read_device_id_code": read_device_id_code,
+                            "conformity_level": conformity_level,
+                            "more_follows": more_follows,
+                            "next_object_id": next_object_id,
+                            "number_of_objects": number_of_objects,
+                            "objects": objs,
+                        }),
+                    );
+                }
+                Response::Mei { mei_type, data } => {
+                    o.insert(
+                        "mei".into(),
+                        json!({"raw": mei_type, "code": mei_name(mei_type), "data": hex(data)}),
+                    );
+                }
+                _ => {
+                    o.insert("data".into(), json!(after_fc(pdu, 0)));
+                }
+            }
+            if let Some(values) = req.and_then(|q| pdu.values_with_addresses(q)) {
+                o.insert("values".into(), values_json(values));
+            }
         }
     }
-    if let Some(values) = req.and_then(|q| pdu.values_with_addresses(q)) {
-        o.insert("values".into(), values_json(values));
+
+    /// xorshift64*: deterministic test input.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+
+        fn byte(&mut self) -> u8 {
+            self.next() as u8
+        }
+    }
+
+    /// Function codes worth covering: every public one, user-defined,
+    /// reserved, unassigned.
+    const FCS: &[u8] =
+        &[1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 15, 16, 17, 20, 21, 22, 23, 24, 43, 0, 9, 65, 90, 100, 125, 127];
+
+    /// A random PDU of function `fc`: random bytes, half the time with a
+    /// consistent byte count, FC 43 with a MEI type of 13, 14 or random,
+    /// sometimes the exception bit.
+    fn random_pdu(r: &mut Rng, fc: u8, dir: mb::Direction) -> Vec<u8> {
+        let len = if r.below(8) == 0 { r.below(253) } else { r.below(24) } as usize;
+        let mut b: Vec<u8> = (0..len).map(|_| r.byte()).collect();
+        let fc = if r.below(10) == 0 { fc | 0x80 } else { fc };
+        b.insert(0, fc);
+        if fc == 43 && b.len() > 1 {
+            b[1] = [13, 14, 14, r.byte()][r.below(4) as usize];
+        }
+        if dir == mb::Direction::Response && r.below(2) == 0 && b.len() > 1 {
+            // Consistent byte count for the read-style responses.
+            b[1] = (b.len() - 2) as u8;
+        }
+        if dir == mb::Direction::Request && r.below(3) == 0 && b.len() >= 5 && fc <= 4 {
+            // A small quantity, so the read request is valid.
+            b[3] = 0;
+            b[4] = 1 + r.below(40) as u8;
+        }
+        b
+    }
+
+    /// A valid read request of `fc` (1–4) for `quantity` at `address`.
+    fn read_request(fc: u8, address: u16, quantity: u16) -> Vec<u8> {
+        let [a0, a1] = address.to_be_bytes();
+        let [q0, q1] = quantity.to_be_bytes();
+        vec![fc, a0, a1, q0, q1]
+    }
+
+    /// Serialise both builders and compare the text; returns the keys of
+    /// the typed record's object.
+    fn same(pdu: &Pdu<'_>, flags: Flags, req: Option<&RequestSummary>, keys: &mut BTreeSet<String>) {
+        let typed = serde_json::to_string(&pdu_record(7, 0, 9, pdu, flags, req)).unwrap();
+        let old = serde_json::to_string(&oracle::pdu_json(7, 0, 9, pdu, flags, req)).unwrap();
+        assert_eq!(typed, old, "pdu {:02x?}", pdu.as_bytes());
+        if let Ok(Json::Object(m)) = serde_json::from_str::<Json>(&typed) {
+            keys.extend(m.keys().cloned());
+        }
+    }
+
+    #[test]
+    fn typed_pdu_records_equal_the_map_builder() {
+        let mut r = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut keys = BTreeSet::new();
+        let mut with_values = 0;
+        for i in 0..10_000u32 {
+            let fc = FCS[r.below(FCS.len() as u64) as usize];
+            // A request of this function (for the response's addresses).
+            let req_bytes = if (1..=4).contains(&fc) && r.below(2) == 0 {
+                read_request(fc, r.next() as u16, 1 + r.below(200) as u16)
+            } else {
+                random_pdu(&mut r, fc, mb::Direction::Request)
+            };
+            let Ok(req) = Pdu::parse(&req_bytes, mb::Direction::Request) else { continue };
+            same(&req, req.flags, None, &mut keys);
+            let summary = req.summary(i as u16, 1);
+            let rsp_bytes = random_pdu(&mut r, fc, mb::Direction::Response);
+            let Ok(rsp) = Pdu::parse(&rsp_bytes, mb::Direction::Response) else { continue };
+            let extra = summary.map(|s| rsp.check_response(&s)).unwrap_or(Flags::EMPTY);
+            same(&rsp, rsp.flags | extra, summary.as_ref(), &mut keys);
+            same(&rsp, rsp.flags, None, &mut keys);
+            if summary.is_some_and(|s| rsp.values_with_addresses(&s).is_some_and(|mut v| v.next().is_some()))
+            {
+                with_values += 1;
+            }
+        }
+        // Crafted: device identification with objects (valid and invalid
+        // UTF-8), long multiple writes, a maximal coil read.
+        let crafted: [(&[u8], mb::Direction); 5] = [
+            (&[43, 14, 1, 0], mb::Direction::Request),
+            (
+                &[43, 14, 1, 0x81, 0, 0, 3, 0, 3, b'a', b'"', b'\\', 1, 2, 0xff, 0xfe, 2, 1, 0x7f],
+                mb::Direction::Response,
+            ),
+            (&[15, 0, 10, 0, 16, 2, 0xa5, 0x5a], mb::Direction::Request),
+            (&[16, 0xff, 0xfe, 0, 3, 6, 0, 1, 0, 2, 0, 3], mb::Direction::Request),
+            (&[23, 0, 1, 0, 2, 0, 3, 0, 1, 2, 0xab, 0xcd], mb::Direction::Request),
+        ];
+        for (bytes, dir) in crafted {
+            let pdu = Pdu::parse(bytes, dir).unwrap();
+            same(&pdu, pdu.flags, None, &mut keys);
+        }
+        let coils: Vec<u8> = [1u8, 250].into_iter().chain((0..250).map(|k| k as u8)).collect();
+        let rsp = Pdu::parse(&coils, mb::Direction::Response).unwrap();
+        let req_bytes = read_request(1, 100, 2000);
+        let req = Pdu::parse(&req_bytes, mb::Direction::Request).unwrap();
+        let summary = req.summary(1, 1).unwrap();
+        same(&rsp, rsp.flags, Some(&summary), &mut keys);
+
+        let all: BTreeSet<String> = [
+            "access_type",
+            "anomalies",
+            "category",
+            "data",
+            "device_id",
+            "diagnostic",
+            "error_flags",
+            "exception",
+            "fifo",
+            "function_code",
+            "function_raw",
+            "mei",
+            "protocol_id",
+            "read",
+            "transaction_id",
+            "unit_id",
+            "values",
+            "write",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        assert_eq!(keys, all, "every key exercised");
+        assert!(with_values > 250, "responses with addressed values: {with_values}");
+    }
+
+    #[test]
+    fn typed_records_equal_the_map_builder() {
+        let req_bytes = read_request(3, 40001, 2);
+        let req = Pdu::parse(&req_bytes, mb::Direction::Request).unwrap();
+        let rsp_bytes = [3, 4, 0, 7, 0xff, 0xff];
+        let rsp = Pdu::parse(&rsp_bytes, mb::Direction::Response).unwrap();
+        let summary = req.summary(5, 1).unwrap();
+        for (with_req, with_rsp, suppressed, unanswered, transport) in [
+            (true, true, 0, false, Transport::Tcp),
+            (true, true, 12, false, Transport::Udp),
+            (false, true, 0, false, Transport::RtuOverTcp),
+            (true, false, 0, true, Transport::Tcp),
+            (true, false, 3, true, Transport::Tcp),
+            (true, false, 0, false, Transport::Udp),
+        ] {
+            let typed = ModbusRecord {
+                id: 42,
+                request: with_req.then(|| pdu_record(5, 0, 1, &req, req.flags, None)),
+                response: with_rsp.then(|| pdu_record(5, 0, 1, &rsp, rsp.flags, Some(&summary))),
+                suppressed,
+                transport: transport.as_str(),
+                unanswered,
+            };
+            let old = oracle::record(
+                42,
+                transport.as_str(),
+                with_req.then(|| oracle::pdu_json(5, 0, 1, &req, req.flags, None)),
+                with_rsp.then(|| oracle::pdu_json(5, 0, 1, &rsp, rsp.flags, Some(&summary))),
+                suppressed,
+                unanswered,
+            );
+            let EventBody::Modbus { modbus } = typed.body() else { panic!("modbus body") };
+            assert_eq!(modbus.get(), serde_json::to_string(&old).unwrap());
+        }
+    }
+
+    #[test]
+    fn hex_writes_lower_case_on_the_stack_and_beyond() {
+        let short = [0x00, 0xab, 0x10, 0xff];
+        assert_eq!(serde_json::to_string(&Hex(&short)).unwrap(), "\"00ab10ff\"");
+        assert_eq!(serde_json::to_string(&Hex(&[])).unwrap(), "\"\"");
+        for n in [HEX_STACK - 1, HEX_STACK, HEX_STACK + 1, 3 * HEX_STACK + 7] {
+            let bytes: Vec<u8> = (0..n).map(|k| (k * 7) as u8).collect();
+            let want: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(serde_json::to_string(&Hex(&bytes)).unwrap(), format!("\"{want}\""), "{n} bytes");
+            assert_eq!(Hex(&bytes).to_string(), want);
+        }
+    }
+
+    #[test]
+    fn error_flags_table_matches_the_joined_names() {
+        let classes = [
+            (Flags::UNKNOWN_FUNCTION, "FUNC_CODE"),
+            (Flags::ADDRESS_OVERFLOW, "DATA_VALUE"),
+            (Flags::BYTE_COUNT_MISMATCH, "DATA_LENGTH"),
+            (Flags::INVALID_EXCEPTION_CODE, "EXC_CODE"),
+        ];
+        for mask in 0..16usize {
+            let mut f = Flags::EMPTY;
+            let mut parts = Vec::new();
+            for (bit, (flag, name)) in classes.iter().enumerate() {
+                if mask & (1 << bit) != 0 {
+                    f |= *flag;
+                    parts.push(*name);
+                }
+            }
+            let want = if parts.is_empty() { "NONE".to_string() } else { parts.join(" | ") };
+            assert_eq!(error_flags(f), want);
+        }
+        // Flags outside the four classes do not show.
+        assert_eq!(error_flags(Flags::INVALID_PROTOCOL_ID | Flags::RESPONSE_MISMATCH), "NONE");
     }
 }

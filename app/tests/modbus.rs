@@ -5,7 +5,10 @@
 
 mod common;
 
-use centinela_app::{AppConfig, AppProto, Decision, Direction, L4, detect_protocol, service_port};
+use centinela_app::{
+    AppConfig, AppFlowState, AppOutput, AppProto, Decision, Direction, L4, detect_protocol, service_port,
+};
+use centinela_events::EventBody;
 use centinela_pcapgen::proto::modbus as mb;
 use common::{Harness, strip};
 use serde_json::json;
@@ -374,4 +377,95 @@ fn long_requests_pair_and_their_buffers_are_reused() {
     assert_eq!(last["request"]["write"]["address"], 100);
     assert_eq!(last["request"]["values"][39], json!({"address": 139, "value": 39 + 49 + 1}));
     assert!(h.anomalies().is_empty());
+}
+
+/// The record bodies as written, byte for byte (key order, number types,
+/// booleans, skipped keys): the text the EVE snapshots hold. Each segment
+/// comes with its packet time (seconds).
+fn bodies(cfg: &AppConfig, segs: &[(Direction, Vec<u8>, i64)]) -> Vec<String> {
+    let flow = common::flow(L4::Tcp, 502);
+    let mut st = AppFlowState::new(AppProto::Modbus, L4::Tcp, cfg);
+    let mut out = AppOutput::default();
+    let mut last = 0;
+    for (k, (dir, seg, secs)) in segs.iter().enumerate() {
+        st.on_stream_data(*dir, seg, &common::pkt(*secs, k as u64 + 1), &flow, &mut out);
+        last = *secs;
+    }
+    st.on_close(&common::pkt(last, segs.len() as u64 + 1), &flow, &mut out);
+    out.events
+        .iter()
+        .filter_map(|e| match &e.body {
+            EventBody::Modbus { modbus } => Some(modbus.get().to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn record_text_is_exact() {
+    let segs = vec![
+        (C2S, read_holding(7, 40001, 2), 0),
+        (S2C, read_holding_rsp(7, &[123, 0xFFFF]), 0),
+        (C2S, mb::request(8, 1, &mb::Request::WriteSingleCoil { addr: 3, value: true }), 0),
+        (S2C, mb::response(8, 1, &mb::Response::WriteSingleCoil { addr: 3, value: true }), 0),
+        (C2S, read_holding(9, 600, 1), 0),
+        (S2C, mb::exception(9, 1, 3, mb::ExceptionCode::IllegalDataAddress), 0),
+        (C2S, mb::request(10, 1, &mb::Request::ReadCoils { start: 0xFFFE, qty: 3 }), 0),
+    ];
+    let got = bodies(&log_all(), &segs);
+    let want = [
+        concat!(
+            r#"{"id":1,"request":{"access_type":"READ | HOLDING","category":"PUBLIC_ASSIGNED","error_flags":"NONE","#,
+            r#""function_code":"RdHoldRegs","function_raw":3,"protocol_id":0,"read":{"address":40001,"quantity":2},"#,
+            r#""transaction_id":7,"unit_id":1},"response":{"access_type":"READ | HOLDING","category":"PUBLIC_ASSIGNED","#,
+            r#""error_flags":"NONE","function_code":"RdHoldRegs","function_raw":3,"protocol_id":0,"#,
+            r#""read":{"data":"007bffff"},"transaction_id":7,"unit_id":1,"#,
+            r#""values":[{"address":40001,"value":123},{"address":40002,"value":65535}]},"transport":"tcp"}"#
+        ),
+        concat!(
+            r#"{"id":2,"request":{"access_type":"WRITE | COILS | SINGLE | WRITE_SINGLE","category":"PUBLIC_ASSIGNED","#,
+            r#""error_flags":"NONE","function_code":"WrSingleCoil","function_raw":5,"protocol_id":0,"#,
+            r#""transaction_id":8,"unit_id":1,"values":[{"address":3,"value":true}],"#,
+            r#""write":{"address":3,"data":65280}},"response":{"access_type":"WRITE | COILS | SINGLE | WRITE_SINGLE","#,
+            r#""category":"PUBLIC_ASSIGNED","error_flags":"NONE","function_code":"WrSingleCoil","function_raw":5,"#,
+            r#""protocol_id":0,"transaction_id":8,"unit_id":1,"write":{"address":3,"data":65280}},"transport":"tcp"}"#
+        ),
+        concat!(
+            r#"{"id":3,"request":{"access_type":"READ | HOLDING","category":"PUBLIC_ASSIGNED","error_flags":"NONE","#,
+            r#""function_code":"RdHoldRegs","function_raw":3,"protocol_id":0,"read":{"address":600,"quantity":1},"#,
+            r#""transaction_id":9,"unit_id":1},"response":{"access_type":"READ | HOLDING","category":"PUBLIC_ASSIGNED","#,
+            r#""error_flags":"NONE","exception":{"code":"IllegalDataAddr","raw":2},"function_code":"RdHoldRegs","#,
+            r#""function_raw":131,"protocol_id":0,"transaction_id":9,"unit_id":1},"transport":"tcp"}"#
+        ),
+        // Unanswered at flow end; the range wraps past 0xFFFF (flagged).
+        concat!(
+            r#"{"id":4,"request":{"access_type":"READ | COILS","anomalies":["address_overflow"],"#,
+            r#""category":"PUBLIC_ASSIGNED","error_flags":"DATA_VALUE","function_code":"RdCoils","function_raw":1,"#,
+            r#""protocol_id":0,"read":{"address":65534,"quantity":3},"transaction_id":10,"unit_id":1},"#,
+            r#""transport":"tcp","unanswered":true}"#
+        ),
+    ];
+    assert_eq!(got, want);
+}
+
+#[test]
+fn rate_limited_record_text_carries_suppressed() {
+    // One identical record per second: 11 polls at t=0 give one record and
+    // ten suppressed; the poll at t=5 is logged with that count.
+    let mut segs = Vec::new();
+    for i in 0..12u16 {
+        let t = if i == 11 { 5 } else { 0 };
+        segs.push((C2S, read_holding(i, 0, 1), t));
+        segs.push((S2C, read_holding_rsp(i, &[5]), t));
+    }
+    let cfg = AppConfig { rate_limit_max_identical: 1, rate_limit_window_s: 1, ..AppConfig::default() };
+    let got = bodies(&cfg, &segs);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(!got[0].contains("suppressed"), "{}", got[0]);
+    assert!(got[0].starts_with(r#"{"id":1,"request":{"#), "{}", got[0]);
+    assert!(
+        got[1].ends_with(r#""values":[{"address":0,"value":5}]},"suppressed":10,"transport":"tcp"}"#),
+        "{}",
+        got[1]
+    );
 }
