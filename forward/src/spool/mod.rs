@@ -8,8 +8,8 @@
 //!
 //! ```text
 //! <dir>/seg-<id:016x>.log     segment files, ids strictly increasing (1, 2, …)
-//! <dir>/ledger                the ledger (84 bytes, replaced atomically)
-//! <dir>/ledger.tmp            transient, while the ledger is replaced
+//! <dir>/ledger                the ledger (256 bytes: two slots updated alternately in place)
+//! <dir>/ledger.tmp            transient, while the ledger file is created or upgraded
 //! <dir>/deadletter/           batches the collector refused permanently (see the forwarder)
 //! ```
 //!
@@ -29,15 +29,23 @@
 //! record would push it past `segment_bytes`; a record larger than a whole
 //! segment still gets a segment of its own.
 //!
-//! **Ledger** = one fixed-size record, written to `ledger.tmp`, fsync'd, renamed
-//! over `ledger`, then the directory fsync'd (so it is either the old or the new
-//! version, never a mix):
+//! **Ledger** (version 2) = a 256-byte file of two 128-byte slots, each
+//! holding one checksummed record; an update overwrites the older slot in
+//! place with the next generation and `fdatasync`s (see `ledger.rs`: either the
+//! old or the new version survives a crash, never a mix; one data-block flush
+//! per update, no rename):
 //!
 //! ```text
-//! magic "CNTLLDG1" (8) | ack_seg | ack_off | next_seq | inflight (0/1) | inflight_seq
+//! slot (at 0 and 128):  magic "CNTLLDG2" (8) | generation (u64)
+//! | ack_seg | ack_off | next_seq | inflight (0/1) | inflight_seq
 //! | inflight_end_seg | inflight_end_off | inflight_count | acked_total   (9 × u64)
-//! | crc32c of all preceding bytes (u32)
+//! | crc32c of all preceding bytes of the slot (u32) | zero padding
 //! ```
+//!
+//! The valid slot with the highest generation is the ledger. The file is
+//! created (and a version-1 ledger, one 84-byte record with magic `CNTLLDG1`
+//! replaced by rename, is upgraded) by writing `ledger.tmp`, fsync, rename over
+//! `ledger`, fsync of the directory.
 //!
 //! `ack` is the position (segment, byte offset) before which every record was
 //! acknowledged. The writer position is *not* in the ledger: it is recovered by
@@ -79,7 +87,7 @@ mod record;
 pub use ledger::{Inflight, Pos};
 pub use record::{Class, MAX_RECORD_BYTES};
 
-use ledger::Ledger;
+use ledger::{Ledger, LedgerFile, Loaded};
 use record::{RECORD_HEADER, SEGMENT_HEADER};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -208,6 +216,7 @@ pub struct Spool {
     writer_off: u64,
     committed: Pos,
     ledger: Ledger,
+    ledger_file: LedgerFile,
     disk_bytes: u64,
     pending_records: u64,
     committed_records: u64,
@@ -291,7 +300,7 @@ impl Spool {
     pub fn open(opts: SpoolOptions) -> io::Result<Spool> {
         fs::create_dir_all(&opts.dir)?;
         let dir = opts.dir.clone();
-        let loaded = Ledger::load(&dir)?;
+        let loaded = LedgerFile::load(&dir)?;
         let mut ids: Vec<u64> = Vec::new();
         for entry in fs::read_dir(&dir)? {
             let entry = entry?;
@@ -300,15 +309,18 @@ impl Spool {
             }
         }
         ids.sort_unstable();
-        let mut ledger = loaded.unwrap_or(Ledger {
-            ack: Pos { seg: ids.first().copied().unwrap_or(1), off: SEGMENT_HEADER },
-            next_seq: (std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_micros() as u64))
-            .max(1),
-            inflight: None,
-            acked_total: 0,
-        });
+        let mut ledger = match loaded {
+            Some(Loaded::V2(l, _) | Loaded::V1(l)) => l,
+            None => Ledger {
+                ack: Pos { seg: ids.first().copied().unwrap_or(1), off: SEGMENT_HEADER },
+                next_seq: (std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_micros() as u64))
+                .max(1),
+                inflight: None,
+                acked_total: 0,
+            },
+        };
         let mut stats = SpoolStats::default();
         let mut segments = BTreeMap::new();
         let mut disk_bytes = 0u64;
@@ -376,6 +388,12 @@ impl Spool {
                 ledger.ack = Pos { seg: first, off: SEGMENT_HEADER };
             }
         }
+        let durable = opts.fsync != FsyncPolicy::Never;
+        let ledger_file = match loaded {
+            Some(Loaded::V2(_, generation)) => LedgerFile::open(&dir, generation)?,
+            // New spool, or a version-1 ledger: (re)written as version 2.
+            Some(Loaded::V1(_)) | None => LedgerFile::create(&dir, &ledger, durable)?,
+        };
         let committed = Pos { seg: writer_id, off: writer_off };
         Ok(Spool {
             opts,
@@ -385,6 +403,7 @@ impl Spool {
             writer_off,
             committed,
             ledger,
+            ledger_file,
             disk_bytes,
             pending_records: pending,
             committed_records: pending,
@@ -709,7 +728,7 @@ impl Spool {
         let inf = Inflight { seq: self.ledger.next_seq, end, count };
         let mut l = self.ledger;
         l.inflight = Some(inf);
-        l.store(&self.opts.dir, self.opts.fsync != FsyncPolicy::Never)?;
+        self.ledger_file.store(&l, self.opts.fsync != FsyncPolicy::Never)?;
         self.ledger = l;
         Ok(inf)
     }
@@ -750,7 +769,7 @@ impl Spool {
             }
             _ => None,
         };
-        l.store(&self.opts.dir, self.opts.fsync != FsyncPolicy::Never)?;
+        self.ledger_file.store(&l, self.opts.fsync != FsyncPolicy::Never)?;
         self.ledger = l;
         self.pending_records = self.pending_records.saturating_sub(inf.count);
         self.committed_records = self.committed_records.saturating_sub(inf.count);

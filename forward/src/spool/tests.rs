@@ -449,3 +449,29 @@ fn ack_and_begin_is_one_ledger_update_that_survives_restart() {
     assert_eq!(again.records, second);
     assert_eq!(s.depth(), 13);
 }
+
+#[test]
+fn version1_ledger_is_upgraded_on_open_with_its_inflight_batch() {
+    let d = tempfile::tempdir().unwrap();
+    let (inf, first, v1) = {
+        let mut s = Spool::open(opts(d.path(), 1 << 20, 1 << 16)).unwrap();
+        for i in 0..20 {
+            s.append(Class::Bulk, &rec(i));
+        }
+        s.commit().unwrap();
+        let b = s.read(7, 1 << 20, None).unwrap();
+        let inf = s.begin_batch(b.end, 7).unwrap();
+        (inf, b.records, s.ledger.encode_v1())
+    };
+    // What a spool written by the previous version holds.
+    fs::write(d.path().join(ledger::LEDGER_FILE), v1).unwrap();
+    let mut s = Spool::open(opts(d.path(), 1 << 20, 1 << 16)).unwrap();
+    assert_eq!(s.inflight(), Some(inf));
+    let len = fs::metadata(d.path().join(ledger::LEDGER_FILE)).unwrap().len();
+    assert_eq!(len, ledger::LEDGER_FILE_BYTES as u64, "rewritten as version 2");
+    assert_eq!(s.read(1000, 1 << 30, Some(inf.end)).unwrap().records, first);
+    s.ack(inf).unwrap();
+    drop(s);
+    let s = Spool::open(opts(d.path(), 1 << 20, 1 << 16)).unwrap();
+    assert_eq!((s.inflight(), s.depth(), s.acked_total()), (None, 13, 7));
+}
