@@ -14,7 +14,7 @@ use crate::{Direction, L4};
 use centinela_detect::DnsObservation;
 use centinela_events::{EventBody, RawJson};
 use centinela_parsers::dns::{Message, Name, RData, TcpFramer, TcpFramerError, Type};
-use dns_record::{DnsRecord, NameText};
+use dns_record::{DnsRecord, QuestionText, with_name_text};
 use serde_json::json;
 use std::net::IpAddr;
 
@@ -178,15 +178,15 @@ fn flag_anomaly(name: &str) -> &'static str {
 /// A name in presentation form as an owned string (the observation's
 /// `qname`): one allocation of the exact size.
 fn name_string(n: &Name<'_>) -> String {
-    match NameText::new(n) {
-        Some(t) => String::from(t.as_str()),
+    with_name_text(n, |t| match t {
+        Some(t) => String::from(t),
         None => {
             let mut s = String::with_capacity(n.presentation_len());
             // Writing into a String cannot fail.
             let _ = n.write_to(&mut s);
             s
         }
-    }
+    })
 }
 
 /// One DNS message of `dir`'s side.
@@ -220,7 +220,8 @@ fn message(dir: Direction, bytes: &[u8], sink: &mut Sink<'_>) {
     k.u16(if is_response { m.rcode().code() } else { 0 });
     let body = sink.rate(k.finish(), !flags.is_empty()).map(|suppressed| {
         let tx = sink.next_tx().saturating_sub(1);
-        let record = DnsRecord::new(&m, q.map(|_| qname.as_str()), tx, suppressed);
+        let first = q.map(|q| QuestionText { msg: bytes, name: q.name, text: qname.as_str() });
+        let record = DnsRecord::new(&m, first, tx, suppressed);
         // Serialising into memory fails only for non-string map keys, which
         // the record does not have.
         RawJson::from_serialize(&record).unwrap_or_else(|_| RawJson::empty_object())

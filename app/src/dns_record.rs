@@ -87,21 +87,23 @@ pub(crate) struct DnsRecord<'a> {
 
 impl<'a> DnsRecord<'a> {
     /// The record of `m`. `qname` is the first question's name already in
-    /// presentation form (written for the first query instead of walking
+    /// presentation form (written for the first query, and for owner names
+    /// that merely point to it, instead of walking the name again; see
+    /// [`QuestionText`]),
     /// the name again), `tx_id` the flow's transaction index, `suppressed`
     /// the identical records dropped by the rate limit since the last one.
-    pub(crate) fn new(m: &Message<'a>, qname: Option<&'a str>, tx_id: u64, suppressed: u64) -> Self {
+    pub(crate) fn new(m: &Message<'a>, qname: Option<QuestionText<'a>>, tx_id: u64, suppressed: u64) -> Self {
         let h = m.header();
         let is_response = m.is_response();
-        let queries = qname.map(|first| Queries { questions: m.questions(), first });
+        let queries = qname.map(|first| Queries { questions: m.questions(), first: first.text });
         let (mut answers, mut answers_truncated, mut grouped) = (None, 0, None);
         let (mut authorities, mut authorities_truncated) = (None, 0);
         let (mut additionals, mut additionals_truncated) = (None, 0);
         if is_response {
             let mut types = TypeSet::default();
-            (answers, answers_truncated) = SectionJson::scan(m.answers(), Some(&mut types));
-            (authorities, authorities_truncated) = SectionJson::scan(m.authorities(), None);
-            (additionals, additionals_truncated) = SectionJson::scan(m.additionals(), None);
+            (answers, answers_truncated) = SectionJson::scan(m.answers(), qname, Some(&mut types));
+            (authorities, authorities_truncated) = SectionJson::scan(m.authorities(), qname, None);
+            (additionals, additionals_truncated) = SectionJson::scan(m.additionals(), qname, None);
             if types.len > 0 {
                 types.sort_by_name();
                 grouped = Some(Grouped { answers: m.answers(), types });
@@ -172,37 +174,67 @@ impl Serialize for RcodeName {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self.0.mnemonic() {
             Some(name) => s.serialize_str(name),
-            None => s.serialize_str(Generic::new("RCODE", self.0.code()).as_str()),
+            None => s.serialize_str(generic("RCODE", self.0.code()).as_str()),
         }
     }
 }
 
-/// `PREFIXnnn` (RFC 3597 §5 generic names) in a stack buffer.
-struct Generic {
-    buf: [u8; 16],
+/// Text of at most `N` octets in a stack buffer (written through
+/// `fmt::Write`; writing past `N` fails).
+pub(crate) struct StackStr<const N: usize> {
+    buf: [u8; N],
     len: usize,
 }
 
-impl Generic {
-    fn new(prefix: &str, code: u16) -> Self {
-        let mut g = Generic { buf: [0; 16], len: 0 };
-        // At most 6 + 5 octets: fits.
-        let _ = write!(g, "{prefix}{code}");
-        g
+impl<const N: usize> StackStr<N> {
+    fn new() -> Self {
+        StackStr { buf: [0; N], len: 0 }
     }
 
-    fn as_str(&self) -> &str {
-        ascii(self.buf.get(..self.len).unwrap_or_default())
+    fn push(&mut self, b: u8) -> Option<()> {
+        *self.buf.get_mut(self.len)? = b;
+        self.len += 1;
+        Some(())
+    }
+
+    fn push_slice(&mut self, b: &[u8]) -> Option<()> {
+        let end = self.len.checked_add(b.len())?;
+        self.buf.get_mut(self.len..end)?.copy_from_slice(b);
+        self.len = end;
+        Some(())
+    }
+
+    /// Decimal digits of `v`.
+    fn push_u8(&mut self, v: u8) -> Option<()> {
+        if v >= 100 {
+            self.push(b'0' + v / 100)?;
+        }
+        if v >= 10 {
+            self.push(b'0' + (v / 10) % 10)?;
+        }
+        self.push(b'0' + v % 10)
+    }
+
+    /// The text (only ASCII and whole `&str`s are ever written).
+    pub(crate) fn as_str(&self) -> &str {
+        core::str::from_utf8(self.buf.get(..self.len).unwrap_or_default()).unwrap_or_default()
     }
 }
 
-impl fmt::Write for Generic {
+impl<const N: usize> fmt::Write for StackStr<N> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.len.checked_add(s.len()).ok_or(fmt::Error)?;
-        self.buf.get_mut(self.len..end).ok_or(fmt::Error)?.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
+        self.push_slice(s.as_bytes()).ok_or(fmt::Error)
     }
+}
+
+/// `PREFIXnnn` (RFC 3597 §5 generic names): at most 6 + 5 octets.
+type Generic = StackStr<16>;
+
+fn generic(prefix: &str, code: u16) -> Generic {
+    let mut g = Generic::new();
+    // Fits: the longest prefix is 6 octets, the code at most 5.
+    let _ = write!(g, "{prefix}{code}");
+    g
 }
 
 /// A record type's name as the parser's `Display` writes it: the IANA
@@ -216,7 +248,7 @@ impl TypeName {
     fn new(t: Type) -> Self {
         match t.mnemonic() {
             Some(s) => TypeName::Mnemonic(s),
-            None => TypeName::Generic(Generic::new("TYPE", t.code())),
+            None => TypeName::Generic(generic("TYPE", t.code())),
         }
     }
 
@@ -253,61 +285,60 @@ impl Serialize for AnomalyNames {
 /// written in at most 4 characters, plus the dots (fewer than 128).
 pub(crate) const NAME_TEXT_MAX: usize = 1024;
 
-/// A name in presentation form in a stack buffer, written label by label
-/// exactly as [`Name::write_to`] writes it.
-pub(crate) struct NameText {
-    buf: [u8; NAME_TEXT_MAX],
-    len: usize,
+/// Room for the usual name (no escapes needed up to 255 octets) before
+/// falling back to [`NAME_TEXT_MAX`].
+const NAME_TEXT_SHORT: usize = 256;
+
+/// Write `n` in presentation form exactly as [`Name::write_to`] does:
+/// labels joined by `.`, `.` and `\` inside labels as `\.` and `\\`,
+/// octets outside `!`..=`~` as `\DDD`, the root as `.`. `None` when it does
+/// not fit `N`.
+fn name_text<const N: usize>(n: &Name<'_>) -> Option<StackStr<N>> {
+    let mut t = StackStr::<N>::new();
+    if n.is_root() {
+        t.push(b'.')?;
+        return Some(t);
+    }
+    for (i, label) in n.labels().enumerate() {
+        if i > 0 {
+            t.push(b'.')?;
+        }
+        let mut rest = label;
+        while !rest.is_empty() {
+            let plain = rest.iter().position(|&b| !is_plain(b)).unwrap_or(rest.len());
+            let (run, tail) = rest.split_at(plain);
+            t.push_slice(run)?;
+            let Some((&b, tail)) = tail.split_first() else { break };
+            match b {
+                b'.' | b'\\' => {
+                    t.push(b'\\')?;
+                    t.push(b)?;
+                }
+                _ => {
+                    t.push(b'\\')?;
+                    t.push(b'0' + b / 100)?;
+                    t.push(b'0' + (b / 10) % 10)?;
+                    t.push(b'0' + b % 10)?;
+                }
+            }
+            rest = tail;
+        }
+    }
+    Some(t)
 }
 
-impl NameText {
-    /// `None` only if the name did not fit [`NAME_TEXT_MAX`] (impossible
-    /// for a name the parser validated; callers then fall back to
-    /// [`Name::write_to`]).
-    pub(crate) fn new(n: &Name<'_>) -> Option<Self> {
-        let mut t = NameText { buf: [0; NAME_TEXT_MAX], len: 0 };
-        if n.is_root() {
-            t.push(b'.')?;
-            return Some(t);
-        }
-        for (i, label) in n.labels().enumerate() {
-            if i > 0 {
-                t.push(b'.')?;
-            }
-            let mut rest = label;
-            while !rest.is_empty() {
-                let plain = rest.iter().position(|&b| !is_plain(b)).unwrap_or(rest.len());
-                let (run, tail) = rest.split_at(plain);
-                let end = t.len.checked_add(run.len())?;
-                t.buf.get_mut(t.len..end)?.copy_from_slice(run);
-                t.len = end;
-                let Some((&b, tail)) = tail.split_first() else { break };
-                match b {
-                    b'.' | b'\\' => {
-                        t.push(b'\\')?;
-                        t.push(b)?;
-                    }
-                    _ => {
-                        for c in [b'\\', b'0' + b / 100, b'0' + (b / 10) % 10, b'0' + b % 10] {
-                            t.push(c)?;
-                        }
-                    }
-                }
-                rest = tail;
-            }
-        }
-        Some(t)
+/// Call `f` with `n` in presentation form, from a stack buffer (a short one
+/// first); with `None` only if the name did not fit [`NAME_TEXT_MAX`],
+/// which a name the parser validated cannot do.
+pub(crate) fn with_name_text<R>(n: &Name<'_>, f: impl FnOnce(Option<&str>) -> R) -> R {
+    if n.len() < NAME_TEXT_SHORT
+        && let Some(t) = name_text::<NAME_TEXT_SHORT>(n)
+    {
+        return f(Some(t.as_str()));
     }
-
-    fn push(&mut self, b: u8) -> Option<()> {
-        *self.buf.get_mut(self.len)? = b;
-        self.len += 1;
-        Some(())
-    }
-
-    /// The text (ASCII).
-    pub(crate) fn as_str(&self) -> &str {
-        ascii(self.buf.get(..self.len).unwrap_or_default())
+    match name_text::<NAME_TEXT_MAX>(n) {
+        Some(t) => f(Some(t.as_str())),
+        None => f(None),
     }
 }
 
@@ -322,10 +353,10 @@ struct NameJson<'a>(Name<'a>);
 
 impl Serialize for NameJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match NameText::new(&self.0) {
-            Some(t) => s.serialize_str(t.as_str()),
+        with_name_text(&self.0, |t| match t {
+            Some(t) => s.serialize_str(t),
             None => s.collect_str(&self.0),
-        }
+        })
     }
 }
 
@@ -450,8 +481,24 @@ enum Simple<'a> {
 impl Serialize for Simple<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match *self {
-            Simple::V4(a) => s.collect_str(&a),
-            Simple::V6(a) => s.collect_str(&a),
+            Simple::V4(a) => {
+                let mut t = StackStr::<15>::new();
+                for (i, o) in a.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        let _ = t.push(b'.');
+                    }
+                    let _ = t.push_u8(o);
+                }
+                s.serialize_str(t.as_str())
+            }
+            Simple::V6(a) => {
+                // The longest form is 45 octets (an IPv4-mapped address).
+                let mut t = StackStr::<48>::new();
+                match write!(t, "{a}") {
+                    Ok(()) => s.serialize_str(t.as_str()),
+                    Err(_) => s.collect_str(&a),
+                }
+            }
             Simple::Name(n) => NameJson(n).serialize(s),
             Simple::Text(t) => Lossy(t).serialize(s),
             Simple::Texts(t) => s.collect_str(&LossyJoined(t)),
@@ -662,12 +709,17 @@ impl<'a> Iterator for Entries<'a> {
 /// One section's entries as a JSON array.
 pub(crate) struct SectionJson<'a> {
     records: Records<'a>,
+    qname: Option<QuestionText<'a>>,
 }
 
 impl<'a> SectionJson<'a> {
     /// The section (`None` when it logs no entry) and the count of records
     /// left out; the type of every entry with a plain value goes to `types`.
-    fn scan(records: Records<'a>, mut types: Option<&mut TypeSet>) -> (Option<Self>, u64) {
+    fn scan(
+        records: Records<'a>,
+        qname: Option<QuestionText<'a>>,
+        mut types: Option<&mut TypeSet>,
+    ) -> (Option<Self>, u64) {
         let mut entries = Entries::new(records.clone());
         let mut any = false;
         for e in entries.by_ref() {
@@ -678,18 +730,18 @@ impl<'a> SectionJson<'a> {
                 t.insert(e.record().rtype);
             }
         }
-        (any.then_some(SectionJson { records }), entries.skipped)
+        (any.then_some(SectionJson { records, qname }), entries.skipped)
     }
 }
 
 impl Serialize for SectionJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(Entries::new(self.records.clone()).map(EntryJson))
+        s.collect_seq(Entries::new(self.records.clone()).map(|e| EntryJson(e, self.qname)))
     }
 }
 
 /// One entry as Suricata writes it.
-struct EntryJson<'a>(Entry<'a>);
+struct EntryJson<'a>(Entry<'a>, Option<QuestionText<'a>>);
 
 impl Serialize for EntryJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -697,7 +749,7 @@ impl Serialize for EntryJson<'_> {
         match self.0 {
             Entry::Txt(r, text) => {
                 m.serialize_entry("rdata", &Lossy(text))?;
-                head(&mut m, &r)?;
+                head(&mut m, &r, self.1)?;
                 m.serialize_entry("ttl", &r.ttl)?;
             }
             Entry::Rr(r) => {
@@ -708,7 +760,7 @@ impl Serialize for EntryJson<'_> {
                     Value::Simple(simple) => m.serialize_entry("rdata", simple)?,
                     _ => {}
                 }
-                head(&mut m, &r)?;
+                head(&mut m, &r, self.1)?;
                 match v {
                     Value::Soa(soa) => m.serialize_entry("soa", &SoaJson::from(&soa))?,
                     Value::Srv { priority, weight, port, target } => {
@@ -732,8 +784,11 @@ impl Serialize for EntryJson<'_> {
 }
 
 /// `rrname` and `rrtype`.
-fn head<M: SerializeMap>(m: &mut M, r: &Record<'_>) -> Result<(), M::Error> {
-    m.serialize_entry("rrname", &NameJson(r.name))?;
+fn head<M: SerializeMap>(m: &mut M, r: &Record<'_>, qname: Option<QuestionText<'_>>) -> Result<(), M::Error> {
+    match qname.and_then(|q| q.text_if_pointer(&r.name)) {
+        Some(text) => m.serialize_entry("rrname", text)?,
+        None => m.serialize_entry("rrname", &NameJson(r.name))?,
+    }
     m.serialize_entry("rrtype", &TypeName::new(r.rtype))
 }
 
@@ -831,6 +886,34 @@ impl Serialize for GroupValues<'_> {
     }
 }
 
+/// The first question's name and its presentation form.
+#[derive(Clone, Copy)]
+pub(crate) struct QuestionText<'a> {
+    /// The whole message.
+    pub(crate) msg: &'a [u8],
+    /// The first question's name.
+    pub(crate) name: Name<'a>,
+    /// Its presentation form.
+    pub(crate) text: &'a str,
+}
+
+impl<'a> QuestionText<'a> {
+    /// The text of `n` when `n` is exactly one compression pointer to the
+    /// question name with as many labels (the commonest owner name of a
+    /// response): its labels are then the question's labels, read the same
+    /// way (the pointer is followed backwards to the question, whose
+    /// in-place octets end before `n`), so its presentation is the same.
+    fn text_if_pointer(&self, n: &Name<'_>) -> Option<&'a str> {
+        let (at, target) = (n.offset(), self.name.offset());
+        let hi = u8::try_from(target >> 8).ok().filter(|hi| *hi < 0x40)?;
+        let pointer = [0xC0 | hi, (target & 0xff) as u8];
+        (target < at
+            && self.msg.get(at..at.checked_add(2)?) == Some(&pointer[..])
+            && n.label_count() == self.name.label_count())
+        .then_some(self.text)
+    }
+}
+
 /// `queries`: the questions (capped), the first one's name given as text.
 struct Queries<'a> {
     questions: Questions<'a>,
@@ -878,11 +961,11 @@ mod tests {
         for b in 0..=255u8 {
             let msg = [3, b'a', b, b'z', 1, b, 0];
             let n = name_of(&msg);
-            let t = NameText::new(&n).expect("fits");
-            assert_eq!(t.as_str(), n.to_string(), "octet {b}");
+            assert_eq!(with_name_text(&n, |t| t.map(String::from)), Some(n.to_string()), "octet {b}");
+            assert_eq!(name_text::<NAME_TEXT_MAX>(&n).map(|t| t.as_str().to_string()), Some(n.to_string()));
         }
         let root = name_of(&[0]);
-        assert_eq!(NameText::new(&root).expect("fits").as_str(), ".");
+        assert_eq!(with_name_text(&root, |t| t.map(String::from)).as_deref(), Some("."));
     }
 
     #[test]
@@ -896,9 +979,10 @@ mod tests {
         msg.push(0);
         let n = name_of(&msg);
         assert_eq!(n.wire_len(), 255);
-        let t = NameText::new(&n).expect("fits");
-        assert_eq!(t.as_str(), n.to_string());
-        assert!(t.as_str().len() <= NAME_TEXT_MAX);
+        let t = with_name_text(&n, |t| t.map(String::from)).expect("fits");
+        assert_eq!(t, n.to_string());
+        assert!(t.len() > NAME_TEXT_SHORT && t.len() <= NAME_TEXT_MAX);
+        assert!(name_text::<NAME_TEXT_SHORT>(&n).is_none());
     }
 
     #[test]
