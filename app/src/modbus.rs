@@ -959,10 +959,15 @@ struct Hex<'a>(&'a [u8]);
 /// Input bytes a [`Hex`] encodes on the stack in one piece.
 const HEX_STACK: usize = 256;
 
+/// Input bytes encoded in a small stack buffer (register reads of up to 16
+/// registers, single writes: the common case), so that case does not clear
+/// the large one.
+const HEX_SMALL: usize = 32;
+
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
 /// Hex-encode as much of `bytes` as fits into `buf`; returns the text.
-fn hex_into<'b>(bytes: &[u8], buf: &'b mut [u8; 2 * HEX_STACK]) -> &'b str {
+fn hex_into<'b>(bytes: &[u8], buf: &'b mut [u8]) -> &'b str {
     let mut n = 0;
     for (&b, out) in bytes.iter().zip(buf.chunks_exact_mut(2)) {
         out.copy_from_slice(&[HEX_DIGITS[usize::from(b >> 4)], HEX_DIGITS[usize::from(b & 0x0f)]]);
@@ -974,7 +979,10 @@ fn hex_into<'b>(bytes: &[u8], buf: &'b mut [u8; 2 * HEX_STACK]) -> &'b str {
 
 impl Serialize for Hex<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if self.0.len() <= HEX_STACK {
+        if self.0.len() <= HEX_SMALL {
+            let mut buf = [0u8; 2 * HEX_SMALL];
+            s.serialize_str(hex_into(self.0, &mut buf))
+        } else if self.0.len() <= HEX_STACK {
             let mut buf = [0u8; 2 * HEX_STACK];
             s.serialize_str(hex_into(self.0, &mut buf))
         } else {
@@ -1596,7 +1604,7 @@ mod tests {
         let short = [0x00, 0xab, 0x10, 0xff];
         assert_eq!(serde_json::to_string(&Hex(&short)).unwrap(), "\"00ab10ff\"");
         assert_eq!(serde_json::to_string(&Hex(&[])).unwrap(), "\"\"");
-        for n in [HEX_STACK - 1, HEX_STACK, HEX_STACK + 1, 3 * HEX_STACK + 7] {
+        for n in [HEX_SMALL, HEX_SMALL + 1, HEX_STACK - 1, HEX_STACK, HEX_STACK + 1, 3 * HEX_STACK + 7] {
             let bytes: Vec<u8> = (0..n).map(|k| (k * 7) as u8).collect();
             let want: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
             assert_eq!(serde_json::to_string(&Hex(&bytes)).unwrap(), format!("\"{want}\""), "{n} bytes");
