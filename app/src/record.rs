@@ -171,7 +171,9 @@ fn folded_detail(cfg: &FlowCfg) -> Value {
     serde_json::json!({"folded": true, "window_s": cfg.rate_limit_window_s})
 }
 
-/// Lower-case hex of `bytes` (used for raw `data` fields).
+/// Lower-case hex of `bytes` (the former `data` field builder; the record
+/// builders now write hex without allocating, and tests compare with this).
+#[cfg(test)]
 pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);

@@ -65,6 +65,124 @@ pub struct Event {
     pub body: EventBody,
 }
 
+impl Event {
+    /// Append this record as one compact JSON object (no newline) to `out`:
+    /// the same bytes as `serde_json::to_writer(out, self)`, written without
+    /// the generic machinery (the header by hand, [`RawJson`] bodies copied
+    /// verbatim). This is the sensor's per-record encoder.
+    ///
+    /// # Errors
+    /// Only when a body's `Serialize` implementation fails; `out` may then
+    /// hold a partial record (the caller truncates).
+    pub fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        out.extend_from_slice(b"{\"timestamp\":");
+        match self.timestamp.text() {
+            Some(t) => {
+                out.push(b'"');
+                out.extend_from_slice(&t);
+                out.push(b'"');
+            }
+            None => serde_json::to_writer(&mut *out, &self.timestamp)?,
+        }
+        let mut num = itoa::Buffer::new();
+        if let Some(v) = self.flow_id {
+            out.extend_from_slice(b",\"flow_id\":");
+            out.extend_from_slice(num.format(v).as_bytes());
+        }
+        if let Some(v) = &self.in_iface {
+            out.extend_from_slice(b",\"in_iface\":");
+            serde_json::to_writer(&mut *out, &**v)?;
+        }
+        if let Some(v) = self.pcap_cnt {
+            out.extend_from_slice(b",\"pcap_cnt\":");
+            out.extend_from_slice(num.format(v).as_bytes());
+        }
+        if let Some(ip) = self.src_ip {
+            out.extend_from_slice(b",\"src_ip\":");
+            write_ip(out, ip);
+        }
+        if let Some(v) = self.src_port {
+            out.extend_from_slice(b",\"src_port\":");
+            out.extend_from_slice(num.format(v).as_bytes());
+        }
+        if let Some(ip) = self.dest_ip {
+            out.extend_from_slice(b",\"dest_ip\":");
+            write_ip(out, ip);
+        }
+        if let Some(v) = self.dest_port {
+            out.extend_from_slice(b",\"dest_port\":");
+            out.extend_from_slice(num.format(v).as_bytes());
+        }
+        if let Some(v) = &self.proto {
+            out.extend_from_slice(b",\"proto\":");
+            serde_json::to_writer(&mut *out, &**v)?;
+        }
+        if let Some(v) = &self.app_proto {
+            out.extend_from_slice(b",\"app_proto\":");
+            serde_json::to_writer(&mut *out, &**v)?;
+        }
+        if !self.vlan.is_empty() {
+            out.extend_from_slice(b",\"vlan\":[");
+            for (i, v) in self.vlan.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(num.format(*v).as_bytes());
+            }
+            out.push(b']');
+        }
+        if let Some(v) = &self.community_id {
+            out.extend_from_slice(b",\"community_id\":");
+            serde_json::to_writer(&mut *out, &**v)?;
+        }
+        if let Some(v) = &self.host {
+            out.extend_from_slice(b",\"host\":");
+            serde_json::to_writer(&mut *out, v)?;
+        }
+        let ty = self.body.event_type();
+        out.extend_from_slice(b",\"event_type\":\"");
+        out.extend_from_slice(ty.as_bytes());
+        out.extend_from_slice(b"\",\"");
+        out.extend_from_slice(ty.as_bytes());
+        out.extend_from_slice(b"\":");
+        match &self.body {
+            EventBody::Alert { alert } => serde_json::to_writer(&mut *out, alert)?,
+            EventBody::Anomaly { anomaly } => serde_json::to_writer(&mut *out, anomaly)?,
+            EventBody::Modbus { modbus: raw }
+            | EventBody::Dnp3 { dnp3: raw }
+            | EventBody::Dns { dns: raw }
+            | EventBody::Flow { flow: raw } => out.extend_from_slice(raw.get().as_bytes()),
+            EventBody::Stats { stats } => serde_json::to_writer(&mut *out, stats)?,
+            EventBody::Heartbeat { heartbeat } => serde_json::to_writer(&mut *out, heartbeat)?,
+        }
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+/// An address as a JSON string, as serde writes it (`Display` text).
+fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
+    out.push(b'"');
+    match ip {
+        IpAddr::V4(v4) => {
+            let mut num = itoa::Buffer::new();
+            for (i, o) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                out.extend_from_slice(num.format(o).as_bytes());
+            }
+        }
+        IpAddr::V6(v6) => {
+            use std::io::Write;
+            // `Display` of an IPv6 address is at most 39 ASCII bytes (45
+            // with an embedded IPv4 form); no escaping needed.
+            let _ = write!(out, "{v6}");
+        }
+    }
+    out.push(b'"');
+}
+
 /// The body of an EVE record. The variant name is the `event_type`; the
 /// payload sits under a key of the same name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,76 +256,103 @@ impl EventBody {
 /// A record body serialised once, when the record is built, by a typed
 /// serializer that borrows from the packet (the hot path builds no
 /// `serde_json::Value` tree: see `centinela-app`'s record builders). It is
-/// written verbatim inside the EVE line, so its key order is the order of the
-/// typed struct's fields.
+/// written verbatim inside the EVE line by [`Event::write_json`], so its key
+/// order is the order of the typed struct's fields.
+///
+/// Invariant: the text is one valid JSON value (it is only ever produced by
+/// `serde_json`'s serializer or by re-serialising a parsed value).
 ///
 /// Deserialising goes through [`serde_json::Value`] (works with any
 /// deserializer, including the buffered one `#[serde(flatten)]` uses); the
 /// result is the compact re-serialisation of that value.
-#[derive(Clone)]
-pub struct RawJson(Box<serde_json::value::RawValue>);
+#[derive(Clone, PartialEq, Eq)]
+pub struct RawJson(Box<str>);
+
+/// Scratch buffers larger than this are released after use (the per-thread
+/// serialisation buffer stays bounded).
+const SCRATCH_KEEP_BYTES: usize = 1 << 20;
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
 impl RawJson {
-    /// Serialise `body` (a JSON object, by convention) once.
+    /// Serialise `body` (a JSON object, by convention) once: into a reused
+    /// per-thread buffer, then one exact-size allocation.
     ///
     /// # Errors
     /// When `body`'s `Serialize` implementation fails (a map with non-string
     /// keys, a custom error).
     pub fn from_serialize<T: Serialize + ?Sized>(body: &T) -> Result<Self, serde_json::Error> {
-        serde_json::value::to_raw_value(body).map(Self)
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buf) => {
+                buf.clear();
+                let r = serde_json::to_writer(&mut *buf, body).map(|()| Self::from_json_bytes(&buf));
+                if buf.capacity() > SCRATCH_KEEP_BYTES {
+                    *buf = Vec::new();
+                }
+                r
+            }
+            // Re-entered from inside a `Serialize` impl: no shared scratch.
+            Err(_) => serde_json::to_vec(body).map(|v| Self::from_json_bytes(&v)),
+        })
+    }
+
+    fn from_json_bytes(b: &[u8]) -> Self {
+        // serde_json writes UTF-8 only; the fallback is unreachable.
+        match std::str::from_utf8(b) {
+            Ok(s) => Self(Box::from(s)),
+            Err(_) => Self(Box::from("null")),
+        }
     }
 
     /// The body of an already-built [`serde_json::Value`] (rare paths, tests).
     pub fn from_value(value: &serde_json::Value) -> Self {
         // Serialising a `Value` cannot fail (string keys only).
-        match serde_json::value::to_raw_value(value) {
-            Ok(raw) => Self(raw),
-            Err(_) => Self::empty_object(),
-        }
+        Self::from_serialize(value).unwrap_or_else(|_| Self::empty_object())
     }
 
     /// `{}`.
     pub fn empty_object() -> Self {
-        match serde_json::value::RawValue::from_string("{}".to_string()) {
-            Ok(raw) => Self(raw),
-            // Unreachable: "{}" is valid JSON; fall back to a parsed literal.
-            Err(_) => Self::from_value(&serde_json::Value::Object(serde_json::Map::new())),
-        }
+        Self(Box::from("{}"))
     }
 
     /// The JSON text.
     pub fn get(&self) -> &str {
-        self.0.get()
+        &self.0
     }
 
     /// Parsed back into a [`serde_json::Value`] (tests, tools; never the hot path).
     pub fn to_value(&self) -> serde_json::Value {
-        serde_json::from_str(self.0.get()).unwrap_or(serde_json::Value::Null)
+        serde_json::from_str(&self.0).unwrap_or(serde_json::Value::Null)
     }
 }
 
 impl std::fmt::Debug for RawJson {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0.get())
-    }
-}
-
-impl PartialEq for RawJson {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.get() == other.0.get()
+        f.write_str(&self.0)
     }
 }
 
 impl Serialize for RawJson {
+    /// Generic path: the sensor's hot path does not come here
+    /// ([`Event::write_json`] copies the text verbatim). The text is passed
+    /// through as a `serde_json` raw value (one validating parse), so
+    /// `serde_json::to_vec(&event)` gives the same bytes as
+    /// `Event::write_json`; other serializers are not supported for these
+    /// bodies (they would see `serde_json`'s raw-value marker struct).
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
+        match serde_json::value::RawValue::from_string(self.0.to_string()) {
+            Ok(raw) => raw.serialize(s),
+            Err(e) => Err(serde::ser::Error::custom(e)),
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for RawJson {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = serde_json::Value::deserialize(d)?;
-        serde_json::value::to_raw_value(&v).map(Self).map_err(serde::de::Error::custom)
+        Self::from_serialize(&v).map_err(serde::de::Error::custom)
     }
 }
 
@@ -383,5 +528,93 @@ mod tests {
         assert_eq!(modbus.to_value(), serde_json::json!({"a": 7, "b": "x\"y"}));
         assert_eq!(back.in_iface.as_deref(), Some("eth0"));
         assert_eq!(RawJson::empty_object().get(), "{}");
+    }
+
+    fn sample_bodies() -> Vec<EventBody> {
+        vec![
+            EventBody::Modbus { modbus: RawJson::from_serialize(&Typed { b: "é\u{1}", a: 1 }).unwrap() },
+            EventBody::Dnp3 { dnp3: RawJson::empty_object() },
+            EventBody::Dns { dns: RawJson::from_value(&serde_json::json!({"z": [1, 2.5, null], "a": "q"})) },
+            EventBody::Flow { flow: RawJson::from_value(&serde_json::json!({"age": 0})) },
+            EventBody::Stats { stats: serde_json::json!({"x": {"y": 1}}) },
+            EventBody::Anomaly {
+                anomaly: Anomaly {
+                    kind: Cow::Borrowed("decode"),
+                    event: Cow::Owned("ipv4.trunc\"ated".to_string()),
+                    layer: None,
+                    app_proto: Some(Cow::Borrowed("dns")),
+                    count: 3,
+                    detail: Some(serde_json::json!({"len": 4})),
+                },
+            },
+            EventBody::Alert {
+                alert: Alert {
+                    action: "allowed".into(),
+                    gid: 1,
+                    signature_id: 2,
+                    rev: 3,
+                    signature: "sig \\ \n".into(),
+                    category: "c".into(),
+                    severity: 2,
+                    metadata: Some(serde_json::json!({"k": ["v"]})),
+                    explanation: None,
+                },
+            },
+            EventBody::Heartbeat { heartbeat: Heartbeat::default() },
+        ]
+    }
+
+    #[test]
+    fn write_json_matches_serde_for_every_header_shape_and_body() {
+        let ips: [Option<IpAddr>; 5] = [
+            None,
+            Some("10.0.0.1".parse().unwrap()),
+            Some("255.255.255.255".parse().unwrap()),
+            Some("2001:db8::1".parse().unwrap()),
+            Some("::ffff:192.0.2.1".parse().unwrap()),
+        ];
+        let times = [
+            Timestamp::from_micros(1_470_763_727, 1),
+            Timestamp::from_micros(0, 0),
+            Timestamp::from_micros(-1, 999_999),
+            // Outside the stack formatter's year range: generic path.
+            Timestamp::from_micros(400_000_000_000, 5),
+        ];
+        let mut n = 0;
+        for (k, body) in sample_bodies().into_iter().enumerate() {
+            for (j, ip) in ips.iter().enumerate() {
+                for (t, ts) in times.iter().enumerate() {
+                    let on = |bit: usize| (k + j + t) & (1 << bit) != 0;
+                    let ev = Event {
+                        timestamp: *ts,
+                        flow_id: on(0).then_some(u64::MAX - k as u64),
+                        in_iface: on(1).then(|| Arc::from("eth\"0")),
+                        pcap_cnt: on(2).then_some(j as u64),
+                        src_ip: *ip,
+                        src_port: on(3).then_some(65_535),
+                        dest_ip: ips[(j + 1) % ips.len()],
+                        dest_port: on(0).then_some(0),
+                        proto: on(1).then_some(Cow::Borrowed("TCP")),
+                        app_proto: on(2).then(|| Cow::Owned("modbus".to_string())),
+                        vlan: if on(3) {
+                            vec![10, 4095]
+                        } else if on(1) {
+                            vec![7]
+                        } else {
+                            vec![]
+                        },
+                        community_id: on(0).then(|| Arc::from("1:abc+/=")),
+                        host: on(2).then(|| "site-1".to_string()),
+                        body: body.clone(),
+                    };
+                    let mut fast = Vec::new();
+                    ev.write_json(&mut fast).unwrap();
+                    let slow = serde_json::to_vec(&ev).unwrap();
+                    assert_eq!(String::from_utf8_lossy(&fast), String::from_utf8_lossy(&slow));
+                    n += 1;
+                }
+            }
+        }
+        assert_eq!(n, 8 * 5 * 4);
     }
 }

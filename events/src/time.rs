@@ -131,7 +131,7 @@ impl Timestamp {
     /// The EVE text form written into a stack buffer (years 0000–9999), or
     /// `None` for years outside that range. Runs once per event: no
     /// formatting machinery, no allocation.
-    fn text(&self) -> Option<[u8; TEXT_LEN]> {
+    pub(crate) fn text(&self) -> Option<[u8; TEXT_LEN]> {
         let days = self.secs.div_euclid(86_400);
         let sod = self.secs.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);

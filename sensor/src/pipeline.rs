@@ -11,12 +11,13 @@
 //! | reader → worker | `pipeline.queue_batches` batches of `pipeline.batch_packets` packets | replay: block; live: drop + count `queue_full` |
 //! | worker → writer | 4 reports per worker | block (workers wait for the writer; in live capture that backs up into `queue_full` drops) |
 //! | writer → spool | `[spool] max_bytes` | never blocks; spool drop policy (bulk before priority) |
+//! | writer → worker (spent output buffers) | `RECYCLED_PER_WORKER` buffers of ≤ `RECYCLE_MAX_BYTES` | never blocks: a buffer that does not fit is freed |
 
 use crate::batch::{Batch, Report};
 use crate::config::Config;
 use crate::dispatch::{DispatchCfg, Dispatcher, Policy};
 use crate::source::RawPacket;
-use crate::worker::Worker;
+use crate::worker::{RECYCLED_PER_WORKER, Recycled, Worker};
 use crate::writer::{self, EveSink, WriterCfg, WriterSummary};
 use crossbeam_channel::{Receiver, Sender, bounded};
 use std::sync::Arc;
@@ -72,10 +73,14 @@ impl Pipeline {
         let (rep_tx, rep_rx) = bounded::<Report>(n * REPORTS_PER_WORKER);
         let mut senders = Vec::with_capacity(n);
         let mut workers = Vec::with_capacity(n);
+        let mut recycle = Vec::with_capacity(n);
         for id in 0..n {
             let (tx, rx) = bounded::<Batch>(p.queue_batches);
             senders.push(tx);
-            let worker = Worker::new(id, n, Arc::clone(&s.cfg), Arc::clone(&s.ifaces), s.live);
+            let mut worker = Worker::new(id, n, Arc::clone(&s.cfg), Arc::clone(&s.ifaces), s.live);
+            let (back_tx, back_rx) = bounded::<Recycled>(RECYCLED_PER_WORKER);
+            worker.recycle_from(back_rx);
+            recycle.push(back_tx);
             let rep_tx = rep_tx.clone();
             let pool_tx = pool_tx.clone();
             let h = std::thread::Builder::new()
@@ -90,6 +95,7 @@ impl Pipeline {
             buffer_cap: p.writer_buffer_mib << 20,
             hup: Arc::clone(&s.hup),
             live: s.live,
+            recycle,
         };
         let sink = s.sink;
         let delivery = s.delivery;

@@ -188,6 +188,8 @@ pub struct WriterCfg {
     /// (per-instance memory overheads), which replay output leaves out to
     /// stay identical for any worker count.
     pub live: bool,
+    /// Per worker: where spent report buffers go back (empty: freed).
+    pub recycle: Vec<crossbeam_channel::Sender<crate::worker::Recycled>>,
 }
 
 /// Run the writer until every worker sent its last report.
@@ -235,6 +237,15 @@ pub fn run(
                 }
             }
             write_epoch(&epoch, &mut sink, &mut delivery, &mut sum);
+            for r in &mut epoch {
+                let buf = std::mem::take(&mut r.buf);
+                if buf.capacity() <= crate::worker::RECYCLE_MAX_BYTES
+                    && let Some(tx) = cfg.recycle.get(r.worker)
+                {
+                    // Full or gone: the buffer is simply freed.
+                    let _ = tx.try_send((buf, std::mem::take(&mut r.recs)));
+                }
+            }
             // Stats: merge every worker's latest snapshot.
             let mut want_stats = false;
             let mut ts = Timestamp::default();
