@@ -11,9 +11,15 @@
 //! 3. Apply the privacy policy, gzip, `POST /api/v1/batches` with the
 //!    `x-centinela-*` headers. A retry — in this process or after a restart —
 //!    resends the same records under the same sequence number.
+//!    While the request is out, if a full batch (or, while draining, any
+//!    record) is committed after this one, a scoped thread reads and encodes
+//!    that next batch ([`Spool::read_from`](crate::spool::Spool::read_from)).
 //! 4. Classify the answer (Vector's retry logic):
 //!    - 2xx → ack: the ledger advances past the batch, the sequence increments,
-//!      fully acknowledged segments are deleted;
+//!      fully acknowledged segments are deleted; a prepared next batch is
+//!      persisted as in flight in the same ledger update
+//!      ([`Spool::ack_and_begin`](crate::spool::Spool::ack_and_begin)) and sent
+//!      at once (one request in flight at a time, so batches arrive in order);
 //!    - connect/TLS errors, timeouts, 408, 429, 5xx, 401, 403, 3xx → retry with
 //!      exponential backoff (`backoff_initial_ms` doubling to `backoff_max_ms`,
 //!      ±50 % jitter), honouring `Retry-After` (seconds) on 429/503; 401/403 are
