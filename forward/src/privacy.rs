@@ -20,7 +20,7 @@ use std::sync::LazyLock;
 
 /// Keys holding raw packet/payload bytes (Suricata's names).
 pub const PAYLOAD_KEYS: [&str; 3] = ["payload", "payload_printable", "packet"];
-/// Keys holding addresses that pseudonymization rewrites (at any depth ≤ [`MAX_DEPTH`]).
+/// Keys holding addresses that pseudonymization rewrites (nested up to 4 objects deep).
 pub const ADDRESS_KEYS: [&str; 5] = ["src_ip", "dest_ip", "ip", "client_ip", "server_ip"];
 /// Deepest object nesting the transform walks.
 const MAX_DEPTH: usize = 4;

@@ -625,7 +625,7 @@ impl Spool {
     /// Reads committed records from the ack position: up to `max_records`
     /// records and about `max_bytes` payload bytes (at least one record), and
     /// never past `until` when given (to re-read an in-flight batch exactly).
-    /// Segment bytes are fetched in windows of [`READ_CHUNK`] (one `pread` each).
+    /// Segment bytes are fetched in windows of up to 1 MiB (one `pread` each).
     pub fn read(
         &mut self,
         max_records: usize,
