@@ -24,7 +24,8 @@
 //!   tail, and the next transaction restarts the WAL from its beginning.
 //!   Durability is unchanged: a commit is durable when the WAL is fsynced.
 //! - The writer's page cache is [`WRITER_CACHE_KIB`]: every transaction
-//!   touches index leaf pages all over each index.
+//!   touches index leaf pages all over each index. New databases use
+//!   [`PAGE_SIZE`] (16 KiB) pages.
 
 use centinela_events::wire::BatchAck;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -162,9 +163,14 @@ CREATE TABLE IF NOT EXISTS sensors(
 
 /// Page cache of the writer connection, KiB (SQLite's default is 2 MiB).
 pub const WRITER_CACHE_KIB: i64 = 64 * 1024;
+/// Page size of a new database. 16 KiB rather than SQLite's 4 KiB: a quarter
+/// of the WAL frames, `pwrite`s and checkpoint copies for the same data, and
+/// shallower trees (writer CPU −15 %, writer + checkpointer −19 % in
+/// `store_bench`, same bytes written; 64 KiB pages write 20 % more bytes).
+pub const PAGE_SIZE: i64 = 16 * 1024;
 /// WAL size (pages) at which the writer checkpoints itself (the bound on the
-/// WAL when the background checkpointer falls behind); 64 MiB of 4 KiB pages.
-pub const WAL_CAP_PAGES: i64 = 16 * 1024;
+/// WAL when the background checkpointer falls behind): 64 MiB.
+pub const WAL_CAP_PAGES: i64 = (64 << 20) / PAGE_SIZE;
 
 #[allow(clippy::needless_pass_by_value)] // used as `map_err(e2s)`
 fn e2s(e: rusqlite::Error) -> String {
@@ -175,6 +181,8 @@ fn e2s(e: rusqlite::Error) -> String {
 fn connect(path: &Path) -> Result<Connection, String> {
     let c = Connection::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     c.busy_timeout(std::time::Duration::from_secs(10)).map_err(e2s)?;
+    // Takes effect only when this connection creates the database (before WAL).
+    c.pragma_update(None, "page_size", PAGE_SIZE).map_err(e2s)?;
     c.pragma_update(None, "journal_mode", "WAL").map_err(e2s)?;
     c.pragma_update(None, "synchronous", "FULL").map_err(e2s)?;
     Ok(c)
@@ -624,7 +632,7 @@ mod tests {
         }
         // Far below WAL_CAP_PAGES, so only the checkpointer copies pages into the file.
         let wal = std::fs::metadata(d.path().join("e.db-wal")).unwrap().len();
-        assert!(wal < WAL_CAP_PAGES as u64 * 4096, "{wal}");
+        assert!(wal < (WAL_CAP_PAGES * PAGE_SIZE) as u64, "{wal}");
         let t0 = std::time::Instant::now();
         while std::fs::metadata(&db).unwrap().len() <= before + 64 * 1024 {
             assert!(t0.elapsed() < std::time::Duration::from_secs(20), "no background checkpoint");
@@ -632,6 +640,8 @@ mod tests {
         }
         let r = SqliteReader::open(&db).unwrap();
         assert_eq!(r.events(&EventQuery { limit: 10_000, ..Default::default() }).unwrap().0.len(), 2000);
+        let ps: i64 = s.conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+        assert_eq!(ps, PAGE_SIZE);
     }
 
     #[test]
