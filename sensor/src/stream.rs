@@ -107,18 +107,12 @@ pub struct HalfStream {
 }
 
 /// Sampled fingerprint: length plus up to 32 words spread over the data
-/// (and the last word), so it costs the same for any segment size.
+/// (and the last word), so it costs the same for any segment size. Four
+/// independent multiply lanes (combined at the end) let the CPU overlap the
+/// multiplications: this runs on every delivered segment.
 fn fingerprint(d: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ d.len() as u64;
-    let mut mix = |w: u64| h = (h ^ w).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(17);
-    if d.len() < 8 {
-        let mut w = [0u8; 8];
-        w[..d.len()].copy_from_slice(d);
-        mix(u64::from_le_bytes(w));
-        return h;
-    }
-    let last = d.len() - 8;
-    let step = (d.len() / 32).max(8);
+    const K: u64 = 0x0000_0100_0000_01b3;
+    let seed = 0xcbf2_9ce4_8422_2325 ^ d.len() as u64;
     let word = |at: usize| -> u64 {
         let mut w = [0u8; 8];
         if let Some(s) = d.get(at..at + 8) {
@@ -126,12 +120,26 @@ fn fingerprint(d: &[u8]) -> u64 {
         }
         u64::from_le_bytes(w)
     };
+    if d.len() < 8 {
+        let mut w = [0u8; 8];
+        w[..d.len()].copy_from_slice(d);
+        return (seed ^ u64::from_le_bytes(w)).wrapping_mul(K).rotate_left(17);
+    }
+    let last = d.len() - 8;
+    let step = (d.len() / 32).max(8);
+    let mut lanes = [seed, seed.rotate_left(16), seed.rotate_left(32), seed.rotate_left(48)];
     let mut i = 0;
+    let mut n = 0usize;
     while i < last {
-        mix(word(i));
+        let l = &mut lanes[n & 3];
+        *l = (*l ^ word(i)).wrapping_mul(K).rotate_left(17);
+        n += 1;
         i += step;
     }
-    mix(word(last));
+    let mut h = (lanes[0] ^ word(last)).wrapping_mul(K).rotate_left(17);
+    for l in &lanes[1..] {
+        h = (h ^ *l).wrapping_mul(K).rotate_left(17);
+    }
     h
 }
 
