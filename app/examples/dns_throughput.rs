@@ -5,7 +5,7 @@
 //! a richer one (CNAME chain + A/AAAA answers, TXT, MX, distinct names as a
 //! tunnel would use). Prints CPU ns per message and per record, and the DNS
 //! observations handed to the detectors:
-//! `cargo run --release -p centinela-app --example dns_throughput [N]`.
+//! `cargo run --release -p centinela-app --example dns_throughput [N] [mix|rich|both] [default|all|both]`.
 
 use centinela_app::{AppConfig, AppFlowState, AppOutput, AppProto, Direction, FlowInfo, L4, PacketCtx};
 use centinela_events::Timestamp;
@@ -141,12 +141,26 @@ fn run(label: &str, msgs: &Msgs, log_all: bool) {
 }
 
 fn main() {
-    // Lookups per workload (first argument), default 200 000.
-    let n: u32 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(200_000);
-    let mix = mix_like(n);
-    let rich = rich(n);
+    // Lookups per workload (first argument, default 200 000); workloads
+    // (second: `mix`, `rich` or `both`, the default); modes (third:
+    // `default`, `all` or `both`, the default).
+    let mut args = std::env::args().skip(1);
+    let n: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(200_000);
+    let loads = args.next().unwrap_or_else(|| "both".into());
+    let modes = args.next().unwrap_or_else(|| "both".into());
+    let mut workloads = Vec::new();
+    if loads != "rich" {
+        workloads.push(("mix-like", mix_like(n)));
+    }
+    if loads != "mix" {
+        workloads.push(("rich", rich(n)));
+    }
     for log_all in [false, true] {
-        run("mix-like", &mix, log_all);
-        run("rich", &rich, log_all);
+        if (modes == "default" && log_all) || (modes == "all" && !log_all) {
+            continue;
+        }
+        for (label, msgs) in &workloads {
+            run(label, msgs, log_all);
+        }
     }
 }
