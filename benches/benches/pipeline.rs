@@ -46,24 +46,38 @@ fn main() {
         "worker CPU ns",
         "pps/worker"
     );
-    for log_all in [true, false] {
-        for workers in [1usize, 2] {
-            match pipeline::replay(&bin, &pcap, workers, log_all) {
-                Ok(f) => println!(
-                    "{:<26} {:>9} {:>10.0} {:>7.3} {:>9.1} {:>8} {:>8.1} {:>13} {:>15} {:>10.0}",
-                    f.label,
-                    f.packets,
-                    f.pps(),
-                    f.gbps(),
-                    f.ns_per_packet(),
-                    f.records,
-                    f.peak_rss_kib as f64 / 1024.0,
-                    f.reader_cpu_ns,
-                    f.worker_cpu_ns.iter().map(u64::to_string).collect::<Vec<_>>().join("/"),
-                    f.pps_per_worker_cpu()
-                ),
-                Err(e) => eprintln!("workers={workers} log_all={log_all}: {e}"),
-            }
+    let poll = pipeline::root().join("pcaps/big/modbus-poll-100k.pcap");
+    if let Err(e) = pipeline::ensure_poll(&bin, &poll, 100_000) {
+        eprintln!("pipeline bench: {e}");
+        std::process::exit(1);
+    }
+    let runs: Vec<(&std::path::Path, usize, bool)> = [true, false]
+        .into_iter()
+        .flat_map(|log_all| [1usize, 2].map(|w| (pcap.as_path(), w, log_all)))
+        .chain([true, false].map(|log_all| (poll.as_path(), 1usize, log_all)))
+        .collect();
+    for (file, workers, log_all) in runs {
+        if file == poll.as_path() && log_all {
+            println!(
+                "modbus polling capture {} (one session, 100 000 request/response pairs):",
+                poll.display()
+            );
+        }
+        match pipeline::replay(&bin, file, workers, log_all) {
+            Ok(f) => println!(
+                "{:<26} {:>9} {:>10.0} {:>7.3} {:>9.1} {:>8} {:>8.1} {:>13} {:>15} {:>10.0}",
+                f.label,
+                f.packets,
+                f.pps(),
+                f.gbps(),
+                f.ns_per_packet(),
+                f.records,
+                f.peak_rss_kib as f64 / 1024.0,
+                f.reader_cpu_ns,
+                f.worker_cpu_ns.iter().map(u64::to_string).collect::<Vec<_>>().join("/"),
+                f.pps_per_worker_cpu()
+            ),
+            Err(e) => eprintln!("workers={workers} log_all={log_all}: {e}"),
         }
     }
 }

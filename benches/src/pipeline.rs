@@ -99,6 +99,23 @@ fn field(line: &str, before: &str) -> Option<u64> {
     line[..i].split_whitespace().last()?.trim_start_matches('(').parse().ok()
 }
 
+/// The Modbus polling capture at `path` (`pairs` transactions), generated
+/// when missing.
+pub(crate) fn ensure_poll(bin_dir: &Path, path: &Path, pairs: u64) -> Result<(), String> {
+    if path.is_file() {
+        return Ok(());
+    }
+    if let Some(d) = path.parent() {
+        std::fs::create_dir_all(d).map_err(|e| e.to_string())?;
+    }
+    let st = Command::new(bin_dir.join("centinela-pcapgen"))
+        .args(["poll", "--pairs", &pairs.to_string(), "--out"])
+        .arg(path)
+        .status()
+        .map_err(|e| format!("centinela-pcapgen: {e}"))?;
+    if st.success() { Ok(()) } else { Err("centinela-pcapgen poll failed".into()) }
+}
+
 /// Replay `pcap` with `workers` workers and `log_all` (every transaction
 /// logged) or the default log limits.
 pub(crate) fn replay(bin_dir: &Path, pcap: &Path, workers: usize, log_all: bool) -> Result<Figures, String> {

@@ -42,6 +42,18 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// A plain Modbus/TCP polling capture (one session, N request/response pairs).
+    Poll {
+        /// Request/response pairs.
+        #[arg(long, default_value_t = 100_000)]
+        pairs: u64,
+        /// Output pcap path.
+        #[arg(long)]
+        out: PathBuf,
+        /// Seed.
+        #[arg(long, default_value_t = big::DEFAULT_SEED)]
+        seed: u64,
+    },
     /// Stream the big benchmark mix (Modbus + DNP3 + DNS + bulk TCP/UDP background).
     Big {
         /// Target size, e.g. 1G, 200M, 50000K.
@@ -108,6 +120,15 @@ fn main() -> Result<()> {
         Cmd::Case { name, out } => {
             let c = cases::find(&name).with_context(|| format!("no such case: {name}"))?;
             fs::write(&out, cases::generate(c).0)?;
+        }
+        Cmd::Poll { pairs, out, seed } => {
+            let stats = big::write_poll(&out, pairs, seed)?;
+            println!(
+                "{}: {} bytes, {} frames, {pairs} Modbus transactions",
+                out.display(),
+                stats.bytes,
+                stats.frames
+            );
         }
         Cmd::Big { size, out, seed } => {
             let bytes = big::parse_size(&size).with_context(|| format!("bad size: {size}"))?;
