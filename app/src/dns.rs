@@ -1,10 +1,14 @@
 //! DNS per-flow state: one `dns` record per query and per response
 //! (Suricata 8's EVE "version 3" shape) and one
-//! [`DnsObservation`](centinela_detect::DnsObservation) per message for the
+//! [`DnsObservation`] per message for the
 //! detectors (never rate limited: detectors see every message).
 //!
 //! DNS over TCP goes through the parser's two-octet-length framer behind a
 //! per-direction leftover buffer of [`DNS_TCP_LEFTOVER_CAP`] bytes.
+//!
+//! The record body is a typed view over the parsed message (`dns_record`),
+//! serialised once into the event's `RawJson`; the observation takes the
+//! first question's name, the one string allocated per message.
 
 use crate::detect::Probe;
 use crate::limit::KeyHasher;
