@@ -81,10 +81,19 @@ pub fn parse_records(
     expected: u64,
     max_records: usize,
 ) -> Result<(Vec<Row>, Option<Value>), Reject> {
-    let mut rows = Vec::new();
+    let mut rows = Vec::with_capacity(usize::try_from(expected).unwrap_or(0).min(max_records));
     let mut heartbeat = None;
-    for (i, line) in body.split(|&b| b == b'\n').enumerate() {
-        let n = i + 1;
+    // Lines found with SIMD `memchr` (a byte-by-byte `split` was 4 % of the
+    // whole forward_bench profile).
+    let mut rest = body;
+    let mut n = 0usize;
+    while !rest.is_empty() {
+        let (line, next) = match memchr::memchr(b'\n', rest) {
+            Some(at) => (rest.get(..at).unwrap_or_default(), rest.get(at + 1..).unwrap_or_default()),
+            None => (rest, &[][..]),
+        };
+        rest = next;
+        n += 1;
         if line.is_empty() {
             continue;
         }
@@ -186,6 +195,10 @@ mod tests {
             assert!(e.detail.contains(detail), "{e:?}");
         }
         assert_eq!(parse_records(OK.as_bytes(), 3, 10).unwrap_err().code, "count_mismatch");
+        // Empty lines are skipped but counted in line numbers; no trailing newline needed.
+        let e = parse_records(format!("{OK}\n\n{OK}\n{{x").as_bytes(), 3, 10).unwrap_err();
+        assert!(e.detail.starts_with("line 4:"), "{e:?}");
+        assert_eq!(parse_records(format!("{OK}\n\n{OK}").as_bytes(), 2, 10).unwrap().0.len(), 2);
         let many = format!("{OK}\n").repeat(11);
         assert_eq!(parse_records(many.as_bytes(), 11, 10).unwrap_err().status, 413);
     }
