@@ -23,6 +23,8 @@
 //!   it fires, most frames are already backfilled, so it only finishes the
 //!   tail, and the next transaction restarts the WAL from its beginning.
 //!   Durability is unchanged: a commit is durable when the WAL is fsynced.
+//! - Rows are inserted 32 per statement (multi-row `VALUES`),
+//!   the per-batch values bound once per batch.
 //! - The writer's page cache is [`WRITER_CACHE_KIB`]: every transaction
 //!   touches index leaf pages all over each index. New databases use
 //!   [`PAGE_SIZE`] (16 KiB) pages.
@@ -172,6 +174,50 @@ pub const PAGE_SIZE: i64 = 16 * 1024;
 /// WAL when the background checkpointer falls behind): 64 MiB.
 pub const WAL_CAP_PAGES: i64 = (64 << 20) / PAGE_SIZE;
 
+/// Rows per multi-row `INSERT` (statement and cursor set-up amortised over
+/// them); 4 + 7 × 32 = 228 parameters, far below SQLite's limit.
+const INSERT_ROWS: usize = 32;
+
+/// `INSERT INTO events` for one row and for [`INSERT_ROWS`] rows. Parameters
+/// `?1`–`?4` are per batch (sensor, site, received, batch_seq); row `k` uses
+/// `?(5 + 7k)` … `?(11 + 7k)` (see [`bind_row`]).
+static INSERT_SQL: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
+    let sql = |rows: usize| {
+        let tuples: Vec<String> = (0..rows)
+            .map(|k| {
+                let p = 5 + 7 * k;
+                format!(
+                    "(?1, ?2, ?{}, ?3, ?{}, ?{}, ?{}, ?{}, ?{}, ?4, ?{})",
+                    p,
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5,
+                    p + 6
+                )
+            })
+            .collect();
+        format!(
+            "INSERT INTO events(sensor, site, ts, received, event_type, signature_id, severity, src_ip, dest_ip, batch_seq, json) VALUES {}",
+            tuples.join(", ")
+        )
+    };
+    [sql(1), sql(INSERT_ROWS)]
+});
+
+/// Binds row `r` as the `k`-th tuple of an [`INSERT_SQL`] statement.
+fn bind_row(st: &mut rusqlite::Statement<'_>, k: usize, r: &Row) -> rusqlite::Result<()> {
+    let p = 5 + 7 * k;
+    st.raw_bind_parameter(p, r.ts_us)?;
+    st.raw_bind_parameter(p + 1, &r.event_type)?;
+    st.raw_bind_parameter(p + 2, r.signature_id)?;
+    st.raw_bind_parameter(p + 3, r.severity)?;
+    st.raw_bind_parameter(p + 4, &r.src_ip)?;
+    st.raw_bind_parameter(p + 5, &r.dest_ip)?;
+    st.raw_bind_parameter(p + 6, &r.json)
+}
+
 #[allow(clippy::needless_pass_by_value)] // used as `map_err(e2s)`
 fn e2s(e: rusqlite::Error) -> String {
     format!("sqlite: {e}")
@@ -259,12 +305,8 @@ impl Store for SqliteStore {
             let mut add_batch = tx
                 .prepare_cached("INSERT INTO batches(sensor, seq, received, count) VALUES (?1, ?2, ?3, ?4)")
                 .map_err(e2s)?;
-            let mut add = tx
-                .prepare_cached(
-                    "INSERT INTO events(sensor, site, ts, received, event_type, signature_id, severity, src_ip, dest_ip, batch_seq, json)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                )
-                .map_err(e2s)?;
+            let mut add_one = tx.prepare_cached(&INSERT_SQL[0]).map_err(e2s)?;
+            let mut add_many = tx.prepare_cached(&INSERT_SQL[1]).map_err(e2s)?;
             let mut upd = tx
                 .prepare_cached(
                     "INSERT INTO sensors(sensor, site, first_seen, last_seen, last_seq, batches, events) VALUES (?1, ?2, ?3, ?3, ?4, 1, ?5)
@@ -285,20 +327,26 @@ impl Store for SqliteStore {
                 }
                 add_batch.execute(params![b.sensor, seq, now_us, b.rows.len() as i64]).map_err(e2s)?;
                 // Per-batch values are bound once (bindings survive the reset
-                // after each execution); per row only the row's own 7 values.
-                add.raw_bind_parameter(1, &b.sensor).map_err(e2s)?;
-                add.raw_bind_parameter(2, &b.site).map_err(e2s)?;
-                add.raw_bind_parameter(4, now_us).map_err(e2s)?;
-                add.raw_bind_parameter(10, seq).map_err(e2s)?;
-                for r in &b.rows {
-                    add.raw_bind_parameter(3, r.ts_us).map_err(e2s)?;
-                    add.raw_bind_parameter(5, &r.event_type).map_err(e2s)?;
-                    add.raw_bind_parameter(6, r.signature_id).map_err(e2s)?;
-                    add.raw_bind_parameter(7, r.severity).map_err(e2s)?;
-                    add.raw_bind_parameter(8, &r.src_ip).map_err(e2s)?;
-                    add.raw_bind_parameter(9, &r.dest_ip).map_err(e2s)?;
-                    add.raw_bind_parameter(11, &r.json).map_err(e2s)?;
-                    add.raw_execute().map_err(e2s)?;
+                // after each execution); rows go in [`INSERT_ROWS`] per
+                // statement, the remainder one by one.
+                for st in [&mut add_one, &mut add_many] {
+                    st.raw_bind_parameter(1, &b.sensor).map_err(e2s)?;
+                    st.raw_bind_parameter(2, &b.site).map_err(e2s)?;
+                    st.raw_bind_parameter(3, now_us).map_err(e2s)?;
+                    st.raw_bind_parameter(4, seq).map_err(e2s)?;
+                }
+                for chunk in b.rows.chunks(INSERT_ROWS) {
+                    if chunk.len() == INSERT_ROWS {
+                        for (k, r) in chunk.iter().enumerate() {
+                            bind_row(&mut add_many, k, r).map_err(e2s)?;
+                        }
+                        add_many.raw_execute().map_err(e2s)?;
+                    } else {
+                        for r in chunk {
+                            bind_row(&mut add_one, 0, r).map_err(e2s)?;
+                            add_one.raw_execute().map_err(e2s)?;
+                        }
+                    }
                 }
                 upd.execute(params![b.sensor, b.site, now_us, seq, b.rows.len() as i64]).map_err(e2s)?;
                 if let Some(h) = &b.heartbeat {
@@ -612,6 +660,54 @@ mod tests {
         assert_eq!(sum["events_by_sensor"]["s1"], 11);
         assert_eq!(sum["alerts_by_signature"][0]["signature_id"], 7);
         assert_eq!(sum["alerts_by_signature"][0]["count"], 1);
+    }
+
+    #[test]
+    fn multi_row_inserts_store_every_row_in_order_with_its_values() {
+        let d = tempfile::tempdir().unwrap();
+        let db = d.path().join("e.db");
+        let mut s = SqliteStore::open(&db).unwrap();
+        let n = 2 * INSERT_ROWS as i64 + 11;
+        let rows: Vec<Row> = (0..n).map(|i| row(i, if i % 5 == 0 { "alert" } else { "flow" })).collect();
+        let b = IncomingBatch {
+            sensor: "s9".into(),
+            site: Some("x".into()),
+            seq: 7,
+            rows: rows.clone(),
+            heartbeat: None,
+        };
+        assert_eq!(s.commit(&[b], 42).unwrap()[0].stored, n as u64);
+        use rusqlite::types::Value as V;
+        let got: Vec<Vec<V>> = s
+            .conn
+            .prepare(
+                "SELECT sensor, site, ts, received, event_type, signature_id, severity, src_ip, dest_ip, batch_seq, json
+                 FROM events ORDER BY id",
+            )
+            .unwrap()
+            .query_map([], |r| (0..11).map(|i| r.get::<_, V>(i)).collect())
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(got.len(), rows.len());
+        let opt_i = |v: Option<i64>| v.map_or(V::Null, V::Integer);
+        let opt_s = |v: &Option<String>| v.clone().map_or(V::Null, V::Text);
+        for (g, r) in got.iter().zip(&rows) {
+            let want = vec![
+                V::Text("s9".into()),
+                V::Text("x".into()),
+                V::Integer(r.ts_us),
+                V::Integer(42),
+                V::Text(r.event_type.clone()),
+                opt_i(r.signature_id),
+                opt_i(r.severity),
+                opt_s(&r.src_ip),
+                opt_s(&r.dest_ip),
+                V::Integer(7),
+                V::Text(r.json.clone()),
+            ];
+            assert_eq!(g, &want);
+        }
     }
 
     #[test]
