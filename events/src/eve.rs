@@ -287,14 +287,28 @@ impl RawJson {
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
             Ok(mut buf) => {
                 buf.clear();
-                let r = serde_json::to_writer(&mut *buf, body).map(|()| Self::from_json_bytes(&buf));
+                // `fastjson` writes serde_json's exact bytes; on failure
+                // serde_json runs again for its exact error value.
+                let r = match crate::fastjson::to_writer(&mut buf, body) {
+                    Ok(()) => Ok(Self::from_json_bytes(&buf)),
+                    Err(_) => {
+                        buf.clear();
+                        serde_json::to_writer(&mut *buf, body).map(|()| Self::from_json_bytes(&buf))
+                    }
+                };
                 if buf.capacity() > SCRATCH_KEEP_BYTES {
                     *buf = Vec::new();
                 }
                 r
             }
             // Re-entered from inside a `Serialize` impl: no shared scratch.
-            Err(_) => serde_json::to_vec(body).map(|v| Self::from_json_bytes(&v)),
+            Err(_) => {
+                let mut v = Vec::new();
+                match crate::fastjson::to_writer(&mut v, body) {
+                    Ok(()) => Ok(Self::from_json_bytes(&v)),
+                    Err(_) => serde_json::to_vec(body).map(|v| Self::from_json_bytes(&v)),
+                }
+            }
         })
     }
 

@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 mod eve;
+mod fastjson;
 mod time;
 pub mod wire;
 
