@@ -178,7 +178,14 @@ pub const WAL_CAP_PAGES: i64 = (64 << 20) / PAGE_SIZE;
 /// them); 4 + 7 × 32 = 228 parameters, far below SQLite's limit.
 const INSERT_ROWS: usize = 32;
 
-/// `INSERT INTO events` for one row and for [`INSERT_ROWS`] rows. Parameters
+/// `INSERT OR FAIL`: with the default `ABORT`, a multi-row statement that
+/// may fail halfway needs a statement journal (SQLite copied every page a
+/// statement first touched to a temporary file: 16 % of the writer's time).
+/// `FAIL` keeps the rows already inserted by the failing statement, but any
+/// error fails [`Store::commit`], whose transaction is then rolled back
+/// whole, so a batch is still stored entirely or not at all.
+///
+/// `INSERT OR FAIL INTO events` for one row and for [`INSERT_ROWS`] rows. Parameters
 /// `?1`–`?4` are per batch (sensor, site, received, batch_seq); row `k` uses
 /// `?(5 + 7k)` … `?(11 + 7k)` (see [`bind_row`]).
 static INSERT_SQL: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|| {
@@ -199,7 +206,7 @@ static INSERT_SQL: std::sync::LazyLock<[String; 2]> = std::sync::LazyLock::new(|
             })
             .collect();
         format!(
-            "INSERT INTO events(sensor, site, ts, received, event_type, signature_id, severity, src_ip, dest_ip, batch_seq, json) VALUES {}",
+            "INSERT OR FAIL INTO events(sensor, site, ts, received, event_type, signature_id, severity, src_ip, dest_ip, batch_seq, json) VALUES {}",
             tuples.join(", ")
         )
     };
@@ -708,6 +715,42 @@ mod tests {
             ];
             assert_eq!(g, &want);
         }
+    }
+
+    #[test]
+    fn a_statement_failing_halfway_stores_nothing_of_the_group() {
+        let d = tempfile::tempdir().unwrap();
+        let db = d.path().join("e.db");
+        let mut s = SqliteStore::open(&db).unwrap();
+        // A failure on the 40th row, inside the second multi-row statement:
+        // OR FAIL keeps the statement's earlier rows, the transaction must not.
+        s.conn
+            .execute_batch(
+                "CREATE TRIGGER boom BEFORE INSERT ON events WHEN NEW.json LIKE '%\"i\":39,%'
+                 BEGIN SELECT RAISE(FAIL, 'boom'); END;",
+            )
+            .unwrap();
+        let batch = |seq, rows: std::ops::Range<i64>| IncomingBatch {
+            sensor: "s1".into(),
+            site: None,
+            seq,
+            rows: rows.map(|i| row(i, "flow")).collect(),
+            heartbeat: None,
+        };
+        let e = s.commit(&[batch(1, 100..110), batch(2, 0..70)], 1).unwrap_err();
+        assert!(e.contains("boom"), "{e}");
+        let count = |s: &SqliteStore, t: &str| -> i64 {
+            s.conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0)).unwrap()
+        };
+        assert_eq!((count(&s, "events"), count(&s, "batches"), count(&s, "sensors")), (0, 0, 0));
+        s.conn.execute_batch("DROP TRIGGER boom").unwrap();
+        // The retry of the same sequences is stored, not taken for a duplicate.
+        let acks = s.commit(&[batch(1, 100..110), batch(2, 0..70)], 2).unwrap();
+        assert_eq!(
+            acks.iter().map(|a| (a.stored, a.duplicate)).collect::<Vec<_>>(),
+            vec![(10, false), (70, false)]
+        );
+        assert_eq!(count(&s, "events"), 80);
     }
 
     #[test]
