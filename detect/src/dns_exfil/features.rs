@@ -159,17 +159,11 @@ pub(crate) fn default_internal_suffixes() -> Vec<String> {
 ///   registered domain (empty subdomain).
 pub(crate) fn registered_len(lower: &[u8], internal_suffixes: &[String]) -> (usize, bool) {
     for rev in [&b"in-addr.arpa"[..], &b"ip6.arpa"[..]] {
-        if lower.len() > rev.len() && lower.ends_with(rev) && lower[lower.len() - rev.len() - 1] == b'.' {
-            return (rev.len(), false);
-        }
-        if lower == rev {
+        if ends_with_label(lower, rev) || lower == rev {
             return (rev.len(), false);
         }
     }
-    let internal = internal_suffixes.iter().any(|s| {
-        let s = s.as_bytes();
-        lower.len() > s.len() && lower.ends_with(s) && lower[lower.len() - s.len() - 1] == b'.'
-    });
+    let internal = internal_suffixes.iter().any(|s| ends_with_label(lower, s.as_bytes()));
     use psl::Psl;
     match psl::List.domain(lower) {
         Some(d) => (d.as_bytes().len(), internal),
@@ -177,9 +171,23 @@ pub(crate) fn registered_len(lower: &[u8], internal_suffixes: &[String]) -> (usi
     }
 }
 
+/// Whether `name` ends with `.` followed by `suffix` (`suffix` is a whole
+/// trailing label sequence). The separator is tested first: most suffixes
+/// are rejected there without comparing any bytes.
+fn ends_with_label(name: &[u8], suffix: &[u8]) -> bool {
+    let Some(dot) = name.len().checked_sub(suffix.len() + 1) else { return false };
+    name.get(dot) == Some(&b'.')
+        && name.get(dot + 1..).is_some_and(|t| t.iter().rev().zip(suffix.iter().rev()).all(|(a, b)| a == b))
+}
+
 /// Decode the presentation subdomain (`\DDD` and `\c` escapes) into `out`.
 fn unescape_into(sub: &[u8], out: &mut Vec<u8>) {
     out.clear();
+    if !sub.contains(&b'\\') {
+        // No escape (the common case): a plain copy.
+        out.extend_from_slice(sub);
+        return;
+    }
     let mut i = 0;
     while i < sub.len() {
         let c = sub[i];
@@ -319,17 +327,27 @@ pub(crate) fn analyze(
     if dec.is_empty() {
         return f;
     }
+    // One pass over the decoded subdomain: character histogram (plus a
+    // bitmap of the characters present, so the entropy sum visits only
+    // those, in the same ascending order), class counts, separators and
+    // bytes outside printable ASCII.
     let mut hist = [0u16; 256];
+    let mut present = [0u64; 4];
     let (mut lower_n, mut upper_n, mut digit_n, mut other_n, mut b64sym, mut chars) =
         (0usize, 0usize, 0usize, 0usize, 0usize, 0usize);
+    let (mut dots, mut non_ldh) = (0usize, 0usize);
     let (mut hex_ok, mut b32_ok, mut b32_digit) = (true, true, false);
     let mut in_service_label = false;
     let mut at_label_start = true;
     for &c in dec {
         if c == b'.' {
+            dots += 1;
             at_label_start = true;
             in_service_label = false;
             continue;
+        }
+        if !(0x21..0x7f).contains(&c) {
+            non_ldh += 1;
         }
         if at_label_start {
             in_service_label = c == b'_';
@@ -341,7 +359,9 @@ pub(crate) fn analyze(
             continue;
         }
         chars += 1;
-        hist[usize::from(c.to_ascii_lowercase())] += 1;
+        let lc = c.to_ascii_lowercase();
+        hist[usize::from(lc)] += 1;
+        present[usize::from(lc >> 6)] |= 1u64 << (lc & 63);
         match c {
             b'a'..=b'z' => {
                 lower_n += 1;
@@ -351,7 +371,7 @@ pub(crate) fn analyze(
             }
             b'A'..=b'Z' => {
                 upper_n += 1;
-                if c.to_ascii_lowercase() > b'f' {
+                if lc > b'f' {
                     hex_ok = false;
                 }
             }
@@ -379,18 +399,8 @@ pub(crate) fn analyze(
             }
         }
     }
-    // Labels on the stack: a wire name has at most 127; beyond MAX_LABELS
-    // (hostile presentation input) the rest is not looked at.
-    let mut label_buf: [&[u8]; MAX_LABELS] = [&[]; MAX_LABELS];
-    let mut n_labels = 0usize;
-    for (slot, l) in label_buf.iter_mut().zip(dec.split(|&c| c == b'.')) {
-        *slot = l;
-        n_labels += 1;
-    }
-    let labels = &label_buf[..n_labels];
-    f.labels = dec.split(|&c| c == b'.').count();
-    f.longest_label = labels.iter().map(|l| l.len()).max().unwrap_or(0);
-    f.non_ldh = dec.iter().filter(|&&c| !(0x21..0x7f).contains(&c) && c != b'.').count();
+    f.labels = dots + 1;
+    f.non_ldh = non_ldh;
     let non_ldh_printable = other_n.saturating_sub(f.non_ldh);
     f.shape = if f.non_ldh > 0 {
         Shape::Base128
@@ -408,9 +418,84 @@ pub(crate) fn analyze(
     };
     if chars > 0 {
         let n = chars as f32;
-        f.entropy = hist.iter().filter(|&&h| h > 0).map(|&h| f32::from(h) / n).map(|p| -p * p.log2()).sum();
+        // Same terms, same (ascending byte) order as a scan of all 256 bins.
+        f.entropy = BitIter::new(present)
+            .map(|b| hist.get(b).copied().unwrap_or(0))
+            .map(|h| f32::from(h) / n)
+            .map(|p| -p * p.log2())
+            .sum();
         f.digit_ratio = digit_n as f32 / n;
     }
+    let counts = Counts { lower_n, upper_n, chars };
+    // Labels on the stack: a wire name has at most 127; beyond MAX_LABELS
+    // (hostile presentation input) the rest is not looked at. Names with few
+    // labels (nearly all) use a small array: less to initialise per query.
+    if f.labels <= INLINE_LABELS {
+        let mut label_buf: [&[u8]; INLINE_LABELS] = [&[]; INLINE_LABELS];
+        let n = split_labels(dec, &mut label_buf);
+        label_features(&mut f, label_buf.get(..n).unwrap_or(&[]), dec, counts, dnscat_direct);
+    } else {
+        let mut label_buf: [&[u8]; MAX_LABELS] = [&[]; MAX_LABELS];
+        let n = split_labels(dec, &mut label_buf);
+        label_features(&mut f, label_buf.get(..n).unwrap_or(&[]), dec, counts, dnscat_direct);
+    }
+    f
+}
+
+/// Labels a name with up to this many labels keeps in a small stack array.
+const INLINE_LABELS: usize = 16;
+
+/// Character-class counts of the subdomain that the label stage needs.
+#[derive(Clone, Copy)]
+struct Counts {
+    lower_n: usize,
+    upper_n: usize,
+    chars: usize,
+}
+
+/// Ascending indices of the set bits of a 256-bit set.
+struct BitIter {
+    words: [u64; 4],
+    word: usize,
+}
+
+impl BitIter {
+    fn new(words: [u64; 4]) -> Self {
+        Self { words, word: 0 }
+    }
+}
+
+impl Iterator for BitIter {
+    type Item = usize;
+    fn next(&mut self) -> Option<usize> {
+        while let Some(w) = self.words.get_mut(self.word) {
+            if *w != 0 {
+                let bit = w.trailing_zeros() as usize;
+                *w &= *w - 1;
+                return Some(self.word * 64 + bit);
+            }
+            self.word += 1;
+        }
+        None
+    }
+}
+
+/// Split `dec` at dots into `buf` (at most `buf.len()` labels kept);
+/// returns how many were stored.
+fn split_labels<'a>(dec: &'a [u8], buf: &mut [&'a [u8]]) -> usize {
+    let mut n = 0usize;
+    for (slot, l) in buf.iter_mut().zip(dec.split(|&c| c == b'.')) {
+        *slot = l;
+        n += 1;
+    }
+    n
+}
+
+/// The label-level half of [`analyze`]: bigram cost, randomness, tunnel
+/// likeness, structured shapes and fingerprints.
+fn label_features(f: &mut QueryFeatures, labels: &[&[u8]], dec: &[u8], k: Counts, dnscat_direct: bool) {
+    let Counts { lower_n, upper_n, chars } = k;
+    f.longest_label = labels.iter().map(|l| l.len()).max().unwrap_or(0);
     let (mut cost, mut trans) = (0.0f32, 0usize);
     for l in labels.iter().filter(|l| l.first() != Some(&b'_')) {
         let (c, n) = label_cost(l);
@@ -454,11 +539,11 @@ pub(crate) fn analyze(
     if dnscat_direct {
         f.fingerprints |= fp::DNSCAT2;
     }
-    f
 }
 
+#[inline]
 fn eq_ic(a: &[u8], b: &[u8]) -> bool {
-    a.eq_ignore_ascii_case(b)
+    a.len() == b.len() && a.eq_ignore_ascii_case(b)
 }
 
 fn fingerprints(labels: &[&[u8]], shape: Shape, dec: &[u8]) -> u8 {
@@ -466,7 +551,10 @@ fn fingerprints(labels: &[&[u8]], shape: Shape, dec: &[u8]) -> u8 {
     let first = labels.first().copied().unwrap_or(&[]);
     // iodine: the downstream codec check carries this text; raw/base128
     // upstream puts high-bit bytes in labels; case check uses `zZ+-...`.
-    let lower_has = |needle: &[u8]| dec.windows(needle.len()).any(|w| eq_ic(w, needle));
+    let lower_has = |needle: &[u8]| {
+        let first = needle.first().copied();
+        dec.windows(needle.len()).any(|w| w.first().map(u8::to_ascii_lowercase) == first && eq_ic(w, needle))
+    };
     if lower_has(b"aaahhh-drink-mal-ein") || (shape == Shape::Base128 && labels.iter().any(|l| l.len() > 30))
     {
         bits |= fp::IODINE;
@@ -516,6 +604,10 @@ pub(crate) fn info_bytes(f: &QueryFeatures, novel_chars: usize) -> f32 {
     let bits = if f.structured { bits.min(128.0) } else { bits };
     bits / 8.0
 }
+
+#[cfg(test)]
+#[path = "features_ref.rs"]
+mod reference;
 
 #[cfg(test)]
 mod tests {
@@ -608,5 +700,115 @@ mod tests {
         let long = "a".repeat(5000);
         let f = feat(&long);
         assert!(f.sub_len <= MAX_NAME_BYTES);
+    }
+
+    /// Optimised and reference extraction agree bit for bit: features
+    /// (floats compared through their exact `Debug` form), the lower-cased
+    /// name and the decoded subdomain left in the buffers.
+    fn assert_same(name: &str, full: bool) {
+        let int = default_internal_suffixes();
+        let (mut a, mut b, mut ra, mut rb) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let got = analyze(name, &int, &mut a, &mut b, full);
+        let want = reference::analyze(name, &int, &mut ra, &mut rb, full);
+        assert_eq!(format!("{got:?}"), format!("{want:?}"), "{name:?} full={full}");
+        for (x, y) in [
+            (got.entropy, want.entropy),
+            (got.ngram_cost, want.ngram_cost),
+            (got.randomness, want.randomness),
+            (got.tunnel, want.tunnel),
+            (got.digit_ratio, want.digit_ratio),
+        ] {
+            assert_eq!(x.to_bits(), y.to_bits(), "{name:?}");
+        }
+        assert_eq!(a, ra, "{name:?}");
+        assert_eq!(b, rb, "{name:?}");
+    }
+
+    #[test]
+    fn matches_reference_on_chosen_names() {
+        let long_labels = format!("{}example.com", "ab.".repeat(40));
+        let many_labels = format!("{}example.com", "a.".repeat(200));
+        let hex_labels = format!("{}ip6.arpa", "f.".repeat(32));
+        let names = [
+            "",
+            ".",
+            "com",
+            "www.example.com",
+            "WWW.Example.COM.",
+            "4.3.2.1.in-addr.arpa",
+            "in-addr.arpa",
+            "x.ip6.arpa",
+            "dc01._msdcs.ad.corp",
+            "_ldap._tcp.dc._msdcs.example.local",
+            "printer.local",
+            "a.lan",
+            "a.b.ck",
+            "x.y.foo.github.io",
+            "init.mzxw6ytb.base32.example.com",
+            "init.MZXW6YTB.BASE64.example.com",
+            "a1b2010203040506070809.example.com",
+            "dnscat.0123abcd",
+            "DNSCAT.0123abcd",
+            "post.1a2b3c4d5e.12345678.example.com",
+            "WWW6.abcdef.x.example.com",
+            "aaa.stage.12345.example.com",
+            "zaAaahhh-Drink-mal-ein-J\\228germeister-.t.example.com",
+            "paaahhh-drink-mal-einx.example.com",
+            "abc\\.def.example.com",
+            "\\200\\201\\202\\203\\204\\205\\206\\207\\208\\209\\210\\211\\212\\213\\214\\215\\216\\217\\218\\219\\220\\221\\222\\223\\224\\225\\226\\227\\228\\229\\230.t.example.com",
+            "aGVsbG8gd29ybGQ=.dGVzdA==.tunnel.example.net",
+            "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43UOV3HO6DZPI.t.example.org",
+            "d41d8cd98f00b204e9800998ecf8427e.av.example.com",
+            "123e4567-e89b-12d3-a456-426614174000.example.com",
+            "10.0.0.1.zen.spamhaus.org",
+            "a+b/c=d_e.example.com",
+            "\\",
+            "\\1",
+            "a\\",
+            "\\256\\999.x.com",
+            "\\.\\.\\..com",
+            "host.sub.plant.corp",
+            "x.home.arpa",
+            long_labels.as_str(),
+            many_labels.as_str(),
+            hex_labels.as_str(),
+        ];
+        for n in names {
+            assert_same(n, true);
+            assert_same(n, false);
+        }
+        assert_same(&"a".repeat(5000), true);
+        assert_same(&format!("{}.example.com", "Zz9".repeat(400)), true);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+
+        /// Random names over an alphabet that reaches every branch: case,
+        /// digits, hex, base32/64 symbols, escapes, service labels, dots,
+        /// internal and reverse suffixes, wildcard PSL entries.
+        #[test]
+        fn matches_reference_on_random_names(
+            parts in proptest::collection::vec(
+                "([a-zA-Z0-9]{0,70}|[0-9a-f]{1,64}|[a-z2-7]{1,60}|[A-Za-z0-9+/=_-]{1,60}|_[a-z]{1,8}|\\\\[0-9]{3}|\\\\.|[0-9]{1,3}|[0-9a-f])",
+                0..12,
+            ),
+            suffix in proptest::sample::select(vec![
+                "", "com", "example.com", "co.uk", "corp", "local", "in-addr.arpa", "ip6.arpa",
+                "github.io", "ck", "home.arpa", "dnscat", "spamhaus.org", "invalid.",
+            ]),
+            prefix in proptest::sample::select(vec!["", "dnscat.", "init.", "post.", "api.", "aaa.stage.", "www."]),
+            full: bool,
+        ) {
+            let mut name = String::from(prefix);
+            name.push_str(&parts.join("."));
+            if !suffix.is_empty() {
+                if !name.is_empty() {
+                    name.push('.');
+                }
+                name.push_str(suffix);
+            }
+            assert_same(&name, full);
+        }
     }
 }
