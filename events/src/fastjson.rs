@@ -104,26 +104,62 @@ fn escape_mask(x: u64) -> u64 {
     (ctl | q | b) & HIGHS
 }
 
-/// Index of the first byte of `bytes` that must be escaped.
+/// Whether JSON needs `b` escaped.
+#[inline(always)]
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// [`escape_mask`] over sixteen bytes.
+#[inline(always)]
+fn escape_mask128(x: u128) -> u128 {
+    const ONES: u128 = u128::MAX / 255;
+    let ctl = x.wrapping_sub(ONES * 0x20) & !x;
+    let q = x ^ (ONES * u128::from(b'"'));
+    let q = q.wrapping_sub(ONES) & !q;
+    let b = x ^ (ONES * u128::from(b'\\'));
+    let b = b.wrapping_sub(ONES) & !b;
+    (ctl | q | b) & (ONES * 0x80)
+}
+
+/// Index of the first byte of `bytes` that must be escaped. Eight bytes per
+/// step; a ragged end is one overlapping eight-byte load (already-scanned
+/// bytes are clean), a string of 4 to 7 bytes two overlapping four-byte
+/// loads: field names, variant names and short values cost one or two
+/// mask computations and no byte loop.
 #[inline]
 fn find_escape(bytes: &[u8]) -> Option<usize> {
-    let (chunks, tail) = bytes.as_chunks::<8>();
-    for (n, chunk) in chunks.iter().enumerate() {
-        let m = escape_mask(u64::from_le_bytes(*chunk));
-        if m != 0 {
-            return Some(n * 8 + (m.trailing_zeros() / 8) as usize);
+    let len = bytes.len();
+    if len >= 8 {
+        let (chunks, tail) = bytes.as_chunks::<8>();
+        for (n, chunk) in chunks.iter().enumerate() {
+            let m = escape_mask(u64::from_le_bytes(*chunk));
+            if m != 0 {
+                return Some(n * 8 + (m.trailing_zeros() / 8) as usize);
+            }
         }
+        if tail.is_empty() {
+            return None;
+        }
+        let last = bytes.last_chunk::<8>()?;
+        let m = escape_mask(u64::from_le_bytes(*last));
+        (m != 0).then(|| len - 8 + (m.trailing_zeros() / 8) as usize)
+    } else if len >= 4 {
+        let (Some(head), Some(last)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) else {
+            return None;
+        };
+        let x = u64::from(u32::from_le_bytes(*head)) | (u64::from(u32::from_le_bytes(*last)) << 32);
+        let m = escape_mask(x);
+        if m == 0 {
+            return None;
+        }
+        // Lanes 0..4 are bytes 0..4, lanes 4..8 bytes len-4..len; a match
+        // in the low half is the earliest one.
+        let lane = (m.trailing_zeros() / 8) as usize;
+        Some(if lane < 4 { lane } else { lane + len - 8 })
+    } else {
+        bytes.iter().position(|&b| needs_escape(b))
     }
-    if tail.is_empty() {
-        return None;
-    }
-    // The tail, padded with a byte that needs no escape.
-    let mut pad = [b'a'; 8];
-    for (d, s) in pad.iter_mut().zip(tail) {
-        *d = *s;
-    }
-    let m = escape_mask(u64::from_le_bytes(pad));
-    (m != 0).then(|| chunks.len() * 8 + (m.trailing_zeros() / 8) as usize)
 }
 
 /// `serde_json`'s escape for one byte that [`find_escape`] reported.
@@ -159,14 +195,14 @@ fn push_escaped_contents(out: &mut Vec<u8>, s: &str) {
     let mut rest = s.as_bytes();
     while let Some(i) = find_escape(rest) {
         let (run, from) = rest.split_at(i);
-        out.extend_from_slice(run);
+        push_bytes(out, run);
         let Some((&byte, after)) = from.split_first() else {
             break;
         };
         push_escape(out, byte);
         rest = after;
     }
-    out.extend_from_slice(rest);
+    push_bytes(out, rest);
 }
 
 /// A quoted, escaped JSON string.
@@ -178,21 +214,68 @@ fn push_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// Copy `src` (at most `dst.len()` bytes) into the front of `dst` with
+/// fixed-size moves only: two overlapping loads cover any length, so short
+/// field names and numbers are not a call to `memcpy` each.
+#[inline(always)]
+fn copy_small(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    if let (Some(a), Some(b)) = (src.first_chunk::<8>(), src.last_chunk::<8>()) {
+        dst[..8].copy_from_slice(a);
+        dst[n - 8..n].copy_from_slice(b);
+    } else if let (Some(a), Some(b)) = (src.first_chunk::<4>(), src.last_chunk::<4>()) {
+        dst[..4].copy_from_slice(a);
+        dst[n - 4..n].copy_from_slice(b);
+    } else if let (Some(a), Some(b)) = (src.first_chunk::<2>(), src.last_chunk::<2>()) {
+        dst[..2].copy_from_slice(a);
+        dst[n - 2..n].copy_from_slice(b);
+    } else if let Some(&a) = src.first() {
+        dst[0] = a;
+    }
+}
+
+/// Append `src`: a short one through one fixed 16-byte block (then the
+/// unused tail truncated away), a long one with `extend_from_slice`.
+#[inline(always)]
+fn push_bytes(out: &mut Vec<u8>, src: &[u8]) {
+    if src.len() > 16 {
+        out.extend_from_slice(src);
+        return;
+    }
+    let base = out.len();
+    let mut block = [0u8; 16];
+    copy_small(&mut block, src);
+    out.extend_from_slice(&block);
+    out.truncate(base + src.len());
+}
+
 /// `"key":` (preceded by `,` unless first). Field and variant names are
-/// static identifiers: the clean case is one scan and one copy.
+/// static identifiers: the clean case is one scan and one fixed-size block.
 #[inline]
 fn push_key(out: &mut Vec<u8>, first: bool, key: &str) {
-    out.reserve(key.len() + 4);
     if !first {
         out.push(b',');
     }
-    out.push(b'"');
-    if find_escape(key.as_bytes()).is_none() {
-        out.extend_from_slice(key.as_bytes());
-    } else {
-        push_escaped_contents(out, key);
+    let k = key.as_bytes();
+    let n = k.len();
+    if n <= 13 {
+        // The name padded with a clean byte: one 16-byte escape test.
+        let mut body = [b'a'; 16];
+        copy_small(&mut body, k);
+        if escape_mask128(u128::from_le_bytes(body)) == 0 {
+            // `"` + name + `":` in one 16-byte block.
+            let base = out.len();
+            let mut block = [b'"'; 16];
+            block[1..].copy_from_slice(&body[..15]);
+            block[n + 1] = b'"';
+            block[n + 2] = b':';
+            out.extend_from_slice(&block);
+            out.truncate(base + n + 3);
+            return;
+        }
     }
-    out.extend_from_slice(b"\":");
+    push_str(out, key);
+    out.push(b':');
 }
 
 /// A `fmt::Write` that escapes into a JSON string (for `collect_str`).
@@ -210,14 +293,14 @@ impl fmt::Write for EscapeWriter<'_> {
 #[inline]
 fn push_int<I: itoa::Integer>(out: &mut Vec<u8>, v: I) {
     let mut buf = itoa::Buffer::new();
-    out.extend_from_slice(buf.format(v).as_bytes());
+    push_bytes(out, buf.format(v).as_bytes());
 }
 
 /// A finite float, `serde_json`'s formatting (`zmij`, the type's own width).
 #[inline]
 fn push_finite_float<F: zmij::Float>(out: &mut Vec<u8>, v: F) {
     let mut buf = zmij::Buffer::new();
-    out.extend_from_slice(buf.format_finite(v).as_bytes());
+    push_bytes(out, buf.format_finite(v).as_bytes());
 }
 
 impl Serializer<'_> {
@@ -1241,6 +1324,8 @@ mod tests {
         boxed: Option<Box<Inner>>,
         empty_vec: Vec<u8>,
         empty_map: BTreeMap<String, u8>,
+        thirteen_char: u8,
+        fourteen_chars: u8,
         #[serde(skip)]
         _ignored: u8,
     }
@@ -1416,6 +1501,8 @@ mod tests {
                 boxed: if use_boxed { boxed.map(Box::new) } else { None },
                 empty_vec: Vec::new(),
                 empty_map: BTreeMap::new(),
+                thirteen_char: num,
+                fourteen_chars: num,
                 _ignored: num,
             };
             prop_assert!(serde_json::to_vec(&rec).is_ok());
@@ -1452,13 +1539,19 @@ mod tests {
     #[test]
     fn escape_scan_every_byte_every_lane() {
         for fill in [b'a', b' ', 0x7F, 0xFF, 0x80, b'!', b'#', b']'] {
-            for len in 1..=17 {
+            for len in 1..=24 {
                 for pos in 0..len {
                     for b in 0..=255u8 {
                         let mut v = vec![fill; len];
                         v[pos] = b;
                         let want = v.iter().position(|&c| c < 0x20 || c == b'"' || c == b'\\');
                         assert_eq!(find_escape(&v), want, "fill {fill:#x} len {len} pos {pos} byte {b:#x}");
+                        if len <= 16 {
+                            let mut body = [b'a'; 16];
+                            copy_small(&mut body, &v);
+                            assert_eq!(&body[..len], &v[..], "copy_small len {len}");
+                            assert_eq!(escape_mask128(u128::from_le_bytes(body)) == 0, want.is_none());
+                        }
                     }
                 }
             }
