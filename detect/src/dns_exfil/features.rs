@@ -282,48 +282,18 @@ pub(crate) fn analyze(
     scratch: &mut Vec<u8>,
     full: bool,
 ) -> QueryFeatures {
-    let raw = qname.as_bytes();
-    let raw = trim_dot(raw.get(..MAX_NAME_BYTES.min(raw.len())).unwrap_or(raw));
-    lower.clear();
-    lower.extend(raw.iter().map(u8::to_ascii_lowercase));
+    let raw = lower_into(qname, lower);
     let (reg_len, internal) = registered_len(lower, internal_suffixes);
-    // Subdomain in the original case (shape needs case), minus the dot.
-    let sub_end = raw.len().saturating_sub(reg_len).saturating_sub(1);
-    let mut sub = if reg_len < raw.len() { raw.get(..sub_end).unwrap_or(&[]) } else { &[] };
     // dnscat2 without a domain sends `dnscat.<hex>` straight to its server:
     // the data is the last label; all such names share the pseudo-domain
     // `dnscat`.
     let dnscat_direct = lower.starts_with(b"dnscat.") && lower.len() > 7 && !lower[7..].contains(&b'.');
-    let reg_len = if dnscat_direct {
-        sub = raw.get(7..).unwrap_or(&[]);
-        0
-    } else {
-        reg_len
-    };
-    if !full {
-        // Responses only need the grouping key.
-        scratch.clear();
-        sub = &[];
-    }
+    let reg_len = if dnscat_direct { 0 } else { reg_len };
+    // Responses only need the grouping key.
+    let sub = if full { subdomain(raw, reg_len, dnscat_direct) } else { &[] };
     unescape_into(sub, scratch);
     let dec: &[u8] = scratch;
-    let mut f = QueryFeatures {
-        reg_len,
-        internal,
-        sub_len: dec.len(),
-        labels: 0,
-        longest_label: 0,
-        shape: Shape::Empty,
-        entropy: 0.0,
-        ngram_cost: 0.0,
-        digit_ratio: 0.0,
-        non_ldh: 0,
-        randomness: 0.0,
-        tunnel: 0.0,
-        structured: false,
-        fingerprints: 0,
-        pseudo_domain: if dnscat_direct { Some("dnscat") } else { None },
-    };
+    let mut f = QueryFeatures::key_only(reg_len, internal, dnscat_direct, dec.len());
     if dec.is_empty() {
         return f;
     }
@@ -440,6 +410,147 @@ pub(crate) fn analyze(
         label_features(&mut f, label_buf.get(..n).unwrap_or(&[]), dec, counts, dnscat_direct);
     }
     f
+}
+
+/// The name analysed: `qname` without a trailing dot, truncated to
+/// [`MAX_NAME_BYTES`]; its lower-case copy is left in `lower`.
+fn lower_into<'a>(qname: &'a str, lower: &mut Vec<u8>) -> &'a [u8] {
+    let raw = qname.as_bytes();
+    let raw = trim_dot(raw.get(..MAX_NAME_BYTES.min(raw.len())).unwrap_or(raw));
+    lower.clear();
+    lower.extend_from_slice(raw);
+    // Branch-free per byte: the compiler vectorises it.
+    lower.make_ascii_lowercase();
+    raw
+}
+
+/// Subdomain of `raw` in its original case (shape needs case), without the
+/// dot before the registered domain; for a domain-less dnscat2 name, the
+/// part after `dnscat.`.
+fn subdomain(raw: &[u8], reg_len: usize, dnscat_direct: bool) -> &[u8] {
+    if dnscat_direct {
+        return raw.get(7..).unwrap_or(&[]);
+    }
+    let sub_end = raw.len().saturating_sub(reg_len).saturating_sub(1);
+    if reg_len < raw.len() { raw.get(..sub_end).unwrap_or(&[]) } else { &[] }
+}
+
+impl QueryFeatures {
+    /// Features of a name whose subdomain is not examined (a response, or
+    /// an empty subdomain): the grouping key only.
+    fn key_only(reg_len: usize, internal: bool, dnscat_direct: bool, sub_len: usize) -> Self {
+        Self {
+            reg_len,
+            internal,
+            sub_len,
+            labels: 0,
+            longest_label: 0,
+            shape: Shape::Empty,
+            entropy: 0.0,
+            ngram_cost: 0.0,
+            digit_ratio: 0.0,
+            non_ldh: 0,
+            randomness: 0.0,
+            tunnel: 0.0,
+            structured: false,
+            fingerprints: 0,
+            pseudo_domain: if dnscat_direct { Some("dnscat") } else { None },
+        }
+    }
+}
+
+/// Entries of the recent-names cache (see [`FeatureCache`]).
+pub(crate) const CACHE_ENTRIES: usize = 8;
+/// Longest query name (bytes, presentation form) the cache holds; longer
+/// names (encoded data is long and unique) are always analysed.
+pub(crate) const CACHE_NAME_MAX: usize = 64;
+
+/// One cached name and its features.
+#[derive(Debug, Clone, Copy)]
+struct CacheEntry {
+    name: [u8; CACHE_NAME_MAX],
+    len: usize,
+    /// Whether `f` holds the full features (a query), not the key only.
+    full: bool,
+    f: QueryFeatures,
+}
+
+/// Features of the last few distinct names, so a name looked up again and
+/// again (pollers, NTP, historians: most of an ICS network's DNS) is
+/// analysed once. [`analyze`] is a pure function of the name (for a fixed
+/// suffix list), so a hit returns exactly what a fresh analysis would, and
+/// leaves the same `lower`/`scratch` contents. Fixed size, inline (no heap):
+/// [`CACHE_ENTRIES`] names of at most [`CACHE_NAME_MAX`] bytes, replaced
+/// round-robin.
+#[derive(Debug, Clone)]
+pub(crate) struct FeatureCache {
+    entries: [Option<CacheEntry>; CACHE_ENTRIES],
+    next: usize,
+    hits: u64,
+    misses: u64,
+}
+
+impl Default for FeatureCache {
+    fn default() -> Self {
+        Self { entries: [None; CACHE_ENTRIES], next: 0, hits: 0, misses: 0 }
+    }
+}
+
+impl FeatureCache {
+    /// [`analyze`] through the cache: same result, same buffers.
+    pub(crate) fn analyze(
+        &mut self,
+        qname: &str,
+        internal_suffixes: &[String],
+        lower: &mut Vec<u8>,
+        scratch: &mut Vec<u8>,
+        full: bool,
+    ) -> QueryFeatures {
+        let key = qname.as_bytes();
+        if key.len() > CACHE_NAME_MAX {
+            return analyze(qname, internal_suffixes, lower, scratch, full);
+        }
+        let pos = self
+            .entries
+            .iter()
+            .position(|e| e.as_ref().is_some_and(|e| e.len == key.len() && e.name.get(..e.len) == Some(key)));
+        if let Some(e) = pos.and_then(|p| self.entries.get(p)).and_then(|e| e.as_ref())
+            && (e.full || !full)
+        {
+            self.hits += 1;
+            let dnscat_direct = e.f.pseudo_domain.is_some();
+            let raw = lower_into(qname, lower);
+            if full {
+                unescape_into(subdomain(raw, e.f.reg_len, dnscat_direct), scratch);
+                return e.f;
+            }
+            scratch.clear();
+            return QueryFeatures::key_only(e.f.reg_len, e.f.internal, dnscat_direct, 0);
+        }
+        self.misses += 1;
+        let f = analyze(qname, internal_suffixes, lower, scratch, full);
+        let mut name = [0u8; CACHE_NAME_MAX];
+        if let Some(dst) = name.get_mut(..key.len()) {
+            dst.copy_from_slice(key);
+        }
+        let slot = match pos {
+            Some(p) => p,
+            None => {
+                let p = self.next;
+                self.next = (self.next + 1) % CACHE_ENTRIES;
+                p
+            }
+        };
+        if let Some(e) = self.entries.get_mut(slot) {
+            *e = Some(CacheEntry { name, len: key.len(), full, f });
+        }
+        f
+    }
+
+    /// (hits, misses) so far.
+    pub(crate) fn counts(&self) -> (u64, u64) {
+        (self.hits, self.misses)
+    }
 }
 
 /// Labels a name with up to this many labels keeps in a small stack array.
@@ -781,6 +892,54 @@ mod tests {
         assert_same(&format!("{}.example.com", "Zz9".repeat(400)), true);
     }
 
+    /// The cache path returns what the reference returns, for every call
+    /// of a sequence with repeats, both directions, and leaves the same
+    /// buffers.
+    fn assert_cache_same(seq: &[(&str, bool)]) {
+        let int = default_internal_suffixes();
+        let mut cache = FeatureCache::default();
+        let (mut a, mut b, mut ra, mut rb) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for &(name, full) in seq {
+            let got = cache.analyze(name, &int, &mut a, &mut b, full);
+            let want = reference::analyze(name, &int, &mut ra, &mut rb, full);
+            assert_eq!(format!("{got:?}"), format!("{want:?}"), "{name:?} full={full}");
+            assert_eq!(a, ra, "{name:?}");
+            assert_eq!(b, rb, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn cache_matches_reference() {
+        let pool = [
+            "ntp.ubuntu.com",
+            "historian.plant.local",
+            "dnscat.0123abcd",
+            "Mixed.CASE.example.com",
+            "mixed.case.example.com",
+            "abc\\.def.example.com",
+            "aGVsbG8gd29ybGQ=.t.example.net",
+            "com",
+            "",
+        ];
+        let mut seq = Vec::new();
+        for round in 0..6 {
+            for (i, n) in pool.iter().enumerate() {
+                seq.push((*n, (i + round) % 3 != 0));
+            }
+        }
+        let long = format!("{}.example.com", "a".repeat(CACHE_NAME_MAX));
+        seq.push((long.as_str(), true));
+        seq.push((long.as_str(), true));
+        assert_cache_same(&seq);
+        let int = default_internal_suffixes();
+        let mut cache = FeatureCache::default();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for _ in 0..3 {
+            cache.analyze("ntp.ubuntu.com", &int, &mut a, &mut b, true);
+        }
+        assert_eq!(cache.counts(), (2, 1));
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
 
@@ -809,6 +968,18 @@ mod tests {
                 name.push_str(suffix);
             }
             assert_same(&name, full);
+        }
+
+        /// Sequences drawn from a pool larger than the cache (evictions,
+        /// re-insertions, key-only entries upgraded by a query).
+        #[test]
+        fn cache_matches_reference_on_sequences(
+            pool in proptest::collection::vec("[a-zA-Z0-9=_.-]{0,20}\\.(com|corp|co\\.uk|in-addr\\.arpa)", 1..16),
+            picks in proptest::collection::vec((0usize..16, proptest::bool::ANY), 1..64),
+        ) {
+            let seq: Vec<(&str, bool)> =
+                picks.iter().map(|&(i, full)| (pool[i % pool.len()].as_str(), full)).collect();
+            assert_cache_same(&seq);
         }
     }
 }

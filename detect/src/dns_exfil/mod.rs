@@ -361,6 +361,7 @@ pub struct DnsExfilDetector {
     resolved: [HashMap<(IpAddr, IpAddr), PairKey, Fx>; 2],
     lower: Vec<u8>,
     scratch: Vec<u8>,
+    cache: features::FeatureCache,
     now_us: i64,
     last_sweep_us: i64,
     stats: Stats,
@@ -378,6 +379,7 @@ impl DnsExfilDetector {
             resolved: [HashMap::default(), HashMap::default()],
             lower: Vec::with_capacity(features::MAX_NAME_BYTES),
             scratch: Vec::with_capacity(features::MAX_NAME_BYTES),
+            cache: features::FeatureCache::default(),
             now_us: i64::MIN,
             last_sweep_us: i64::MIN,
             stats: Stats::default(),
@@ -397,7 +399,7 @@ impl DnsExfilDetector {
         } else {
             self.stats.queries += 1;
         }
-        let f = features::analyze(
+        let f = self.cache.analyze(
             &obs.qname,
             &self.cfg.internal_suffixes,
             &mut self.lower,
@@ -724,6 +726,13 @@ impl DnsExfilDetector {
             + 2 * buckets(c.max_resolved / 2) * res_slot
             + c.max_suspects * suspect
             + 2 * features::MAX_NAME_BYTES
+    }
+
+    /// Hits and misses of the recent-names feature cache (a repeated name
+    /// is analysed once; results are identical either way). Kept out of
+    /// [`stats`](Self::stats), whose content is stable.
+    pub fn feature_cache_counts(&self) -> (u64, u64) {
+        self.cache.counts()
     }
 
     /// Number of tracked pairs (light records).
