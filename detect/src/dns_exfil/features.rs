@@ -473,6 +473,9 @@ struct CacheEntry {
     /// Whether `f` holds the full features (a query), not the key only.
     full: bool,
     f: QueryFeatures,
+    /// The caller's grouping-key hash of the name (a function of `f` and
+    /// the lower-case name, hence of the name).
+    key_hash: u64,
 }
 
 /// Features of the last few distinct names, so a name looked up again and
@@ -497,7 +500,8 @@ impl Default for FeatureCache {
 }
 
 impl FeatureCache {
-    /// [`analyze`] through the cache: same result, same buffers.
+    /// [`analyze`] through the cache: same result, same buffers; also
+    /// returns `key_hash(&features, lower)`, cached with them.
     pub(crate) fn analyze(
         &mut self,
         qname: &str,
@@ -505,10 +509,12 @@ impl FeatureCache {
         lower: &mut Vec<u8>,
         scratch: &mut Vec<u8>,
         full: bool,
-    ) -> QueryFeatures {
+        key_hash: fn(&QueryFeatures, &[u8]) -> u64,
+    ) -> (QueryFeatures, u64) {
         let key = qname.as_bytes();
         if key.len() > CACHE_NAME_MAX {
-            return analyze(qname, internal_suffixes, lower, scratch, full);
+            let f = analyze(qname, internal_suffixes, lower, scratch, full);
+            return (f, key_hash(&f, lower));
         }
         let pos = self
             .entries
@@ -522,13 +528,14 @@ impl FeatureCache {
             let raw = lower_into(qname, lower);
             if full {
                 unescape_into(subdomain(raw, e.f.reg_len, dnscat_direct), scratch);
-                return e.f;
+                return (e.f, e.key_hash);
             }
             scratch.clear();
-            return QueryFeatures::key_only(e.f.reg_len, e.f.internal, dnscat_direct, 0);
+            return (QueryFeatures::key_only(e.f.reg_len, e.f.internal, dnscat_direct, 0), e.key_hash);
         }
         self.misses += 1;
         let f = analyze(qname, internal_suffixes, lower, scratch, full);
+        let h = key_hash(&f, lower);
         let mut name = [0u8; CACHE_NAME_MAX];
         if let Some(dst) = name.get_mut(..key.len()) {
             dst.copy_from_slice(key);
@@ -542,9 +549,9 @@ impl FeatureCache {
             }
         };
         if let Some(e) = self.entries.get_mut(slot) {
-            *e = Some(CacheEntry { name, len: key.len(), full, f });
+            *e = Some(CacheEntry { name, len: key.len(), full, f, key_hash: h });
         }
-        f
+        (f, h)
     }
 
     /// (hits, misses) so far.
@@ -895,14 +902,21 @@ mod tests {
     /// The cache path returns what the reference returns, for every call
     /// of a sequence with repeats, both directions, and leaves the same
     /// buffers.
+    fn test_key_hash(f: &QueryFeatures, lower: &[u8]) -> u64 {
+        let d = lower.get(lower.len().saturating_sub(f.reg_len)..).unwrap_or(&[]);
+        d.iter()
+            .fold(u64::from(f.pseudo_domain.is_some()), |h, &c| h.wrapping_mul(31).wrapping_add(u64::from(c)))
+    }
+
     fn assert_cache_same(seq: &[(&str, bool)]) {
         let int = default_internal_suffixes();
         let mut cache = FeatureCache::default();
         let (mut a, mut b, mut ra, mut rb) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for &(name, full) in seq {
-            let got = cache.analyze(name, &int, &mut a, &mut b, full);
+            let (got, h) = cache.analyze(name, &int, &mut a, &mut b, full, test_key_hash);
             let want = reference::analyze(name, &int, &mut ra, &mut rb, full);
             assert_eq!(format!("{got:?}"), format!("{want:?}"), "{name:?} full={full}");
+            assert_eq!(h, test_key_hash(&want, &ra), "{name:?}");
             assert_eq!(a, ra, "{name:?}");
             assert_eq!(b, rb, "{name:?}");
         }
@@ -935,7 +949,7 @@ mod tests {
         let mut cache = FeatureCache::default();
         let (mut a, mut b) = (Vec::new(), Vec::new());
         for _ in 0..3 {
-            cache.analyze("ntp.ubuntu.com", &int, &mut a, &mut b, true);
+            cache.analyze("ntp.ubuntu.com", &int, &mut a, &mut b, true, test_key_hash);
         }
         assert_eq!(cache.counts(), (2, 1));
     }

@@ -127,6 +127,15 @@ impl FxHasher {
 
 type Fx = BuildHasherDefault<FxHasher>;
 
+/// Grouping-key hash of a name: its registered domain (or pseudo-domain),
+/// `lower` being the lower-case name.
+fn domain_hash(f: &QueryFeatures, lower: &[u8]) -> u64 {
+    match f.pseudo_domain {
+        Some(p) => name_hash(p.as_bytes()),
+        None => name_hash(lower.get(lower.len().saturating_sub(f.reg_len)..).unwrap_or(&[])),
+    }
+}
+
 /// 64-bit FNV-1a with a final avalanche, for names (stable across runs).
 fn name_hash(b: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -179,13 +188,15 @@ impl Windows {
     fn decay_to(&mut self, now_us: i64) {
         let dt = (now_us.saturating_sub(self.last_us).max(0) as f64 / 1e6) as f32;
         if dt > 0.0 {
-            for ((info, uniq), tau) in self.info.iter_mut().zip(self.uniq.iter_mut()).zip(TAUS) {
-                let k = (-dt / tau).exp();
+            // One exponential per time constant (the 24 h and 1 min factors
+            // also decay `strong` and `uniq_random`).
+            let k = TAUS.map(|tau| (-dt / tau).exp());
+            for ((info, uniq), k) in self.info.iter_mut().zip(self.uniq.iter_mut()).zip(k) {
                 *info *= k;
                 *uniq *= k;
             }
-            self.strong *= (-dt / TAUS[2]).exp();
-            self.uniq_random *= (-dt / TAUS[0]).exp();
+            self.strong *= k[2];
+            self.uniq_random *= k[0];
         }
         self.last_us = self.last_us.max(now_us);
     }
@@ -399,42 +410,38 @@ impl DnsExfilDetector {
         } else {
             self.stats.queries += 1;
         }
-        let f = self.cache.analyze(
+        let (f, dom_hash) = self.cache.analyze(
             &obs.qname,
             &self.cfg.internal_suffixes,
             &mut self.lower,
             &mut self.scratch,
             !obs.is_response,
+            domain_hash,
         );
         let reg_start = self.lower.len().saturating_sub(f.reg_len);
-        let key = match f.pseudo_domain {
-            Some(p) => (obs.client, name_hash(p.as_bytes())),
-            None => (obs.client, name_hash(self.lower.get(reg_start..).unwrap_or(&[]))),
-        };
+        let key = (obs.client, dom_hash);
         if obs.is_response {
             self.on_response(obs, key);
             return;
         }
-        if !self.pairs.contains_key(&key) {
-            if self.pairs.len() >= self.cfg.max_pairs {
-                self.evict_pairs();
-            }
-            self.stats.pairs_created += 1;
-            self.pairs.insert(
-                key,
-                Pair {
-                    first_us: now,
-                    last_us: now,
-                    last_q_us: now,
-                    queries: 0,
-                    mean_iv: 0.0,
-                    dev_iv: 0.0,
-                    n_iv: 0,
-                    suspect: None,
-                },
-            );
+        if self.pairs.len() >= self.cfg.max_pairs && !self.pairs.contains_key(&key) {
+            self.evict_pairs();
         }
-        let Some(pair) = self.pairs.get_mut(&key) else { return };
+        // One lookup: the entry (same growth as `insert`: both reserve one).
+        let stats = &mut self.stats;
+        let pair = self.pairs.entry(key).or_insert_with(|| {
+            stats.pairs_created += 1;
+            Pair {
+                first_us: now,
+                last_us: now,
+                last_q_us: now,
+                queries: 0,
+                mean_iv: 0.0,
+                dev_iv: 0.0,
+                n_iv: 0,
+                suspect: None,
+            }
+        });
         pair.last_us = pair.last_us.max(now);
         pair.queries = pair.queries.saturating_add(1);
         // Timing: intervals >= 0.3 s (retries and bursts are not beats).
@@ -457,7 +464,7 @@ impl DnsExfilDetector {
         }
         let regular = pair.n_iv >= 8 && pair.mean_iv > 0.0 && pair.dev_iv / pair.mean_iv <= 0.5;
         let promote = f.tunnel >= 0.15 || f.fingerprints != 0 || f.non_ldh > 0 || regular;
-        if pair.suspect.is_none() && promote {
+        let pair = if pair.suspect.is_none() && promote {
             let reg = match f.pseudo_domain {
                 Some(p) => p.as_bytes(),
                 None => self.lower.get(reg_start..).unwrap_or(&[]),
@@ -471,8 +478,12 @@ impl DnsExfilDetector {
                 self.suspects += 1;
                 self.stats.suspects_created += 1;
             }
-        }
-        let Some(pair) = self.pairs.get_mut(&key) else { return };
+            // Eviction may have run: look the pair up again.
+            let Some(pair) = self.pairs.get_mut(&key) else { return };
+            pair
+        } else {
+            pair
+        };
         if pair.suspect.is_none() {
             return;
         }
@@ -856,7 +867,11 @@ impl Suspect {
         }
         if obs.flow_id != self.last.flow_id {
             self.last.flow_id = obs.flow_id;
-            self.last.community_id.clone_from(&obs.community_id);
+            // Same text (often the empty id): keep the held one, no refcount
+            // traffic.
+            if self.last.community_id != obs.community_id {
+                self.last.community_id.clone_from(&obs.community_id);
+            }
         }
         self.last.server = obs.server;
         self.last.client_port = obs.client_port;
