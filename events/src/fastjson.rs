@@ -205,15 +205,6 @@ fn push_escaped_contents(out: &mut Vec<u8>, s: &str) {
     push_bytes(out, rest);
 }
 
-/// A quoted, escaped JSON string.
-#[inline]
-fn push_str(out: &mut Vec<u8>, s: &str) {
-    out.reserve(s.len() + 2);
-    out.push(b'"');
-    push_escaped_contents(out, s);
-    out.push(b'"');
-}
-
 /// Copy `src` (at most `dst.len()` bytes) into the front of `dst` with
 /// fixed-size moves only: two overlapping loads cover any length, so short
 /// field names and numbers are not a call to `memcpy` each.
@@ -249,33 +240,55 @@ fn push_bytes(out: &mut Vec<u8>, src: &[u8]) {
     out.truncate(base + src.len());
 }
 
+/// A clean string of at most 13 bytes, quoted (and followed by `:` for a
+/// key), written as one fixed 16-byte block: the padded bytes are tested for
+/// escapes with one 16-byte mask. `false` (nothing written) when `s` is
+/// longer or needs escaping.
+#[inline(always)]
+fn push_short_quoted(out: &mut Vec<u8>, s: &[u8], colon: bool) -> bool {
+    let n = s.len();
+    if n > 13 {
+        return false;
+    }
+    let mut body = [b'a'; 16];
+    copy_small(&mut body, s);
+    if escape_mask128(u128::from_le_bytes(body)) != 0 {
+        return false;
+    }
+    let base = out.len();
+    let mut block = [b'"'; 16];
+    block[1..].copy_from_slice(&body[..15]);
+    block[n + 1] = b'"';
+    block[n + 2] = b':';
+    out.extend_from_slice(&block);
+    out.truncate(base + n + 2 + usize::from(colon));
+    true
+}
+
+/// A quoted, escaped JSON string.
+#[inline]
+fn push_str(out: &mut Vec<u8>, s: &str) {
+    if push_short_quoted(out, s.as_bytes(), false) {
+        return;
+    }
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    push_escaped_contents(out, s);
+    out.push(b'"');
+}
+
 /// `"key":` (preceded by `,` unless first). Field and variant names are
-/// static identifiers: the clean case is one scan and one fixed-size block.
+/// static identifiers: the clean case is one 16-byte test and one 16-byte
+/// block.
 #[inline]
 fn push_key(out: &mut Vec<u8>, first: bool, key: &str) {
     if !first {
         out.push(b',');
     }
-    let k = key.as_bytes();
-    let n = k.len();
-    if n <= 13 {
-        // The name padded with a clean byte: one 16-byte escape test.
-        let mut body = [b'a'; 16];
-        copy_small(&mut body, k);
-        if escape_mask128(u128::from_le_bytes(body)) == 0 {
-            // `"` + name + `":` in one 16-byte block.
-            let base = out.len();
-            let mut block = [b'"'; 16];
-            block[1..].copy_from_slice(&body[..15]);
-            block[n + 1] = b'"';
-            block[n + 2] = b':';
-            out.extend_from_slice(&block);
-            out.truncate(base + n + 3);
-            return;
-        }
+    if !push_short_quoted(out, key.as_bytes(), true) {
+        push_str(out, key);
+        out.push(b':');
     }
-    push_str(out, key);
-    out.push(b':');
 }
 
 /// A `fmt::Write` that escapes into a JSON string (for `collect_str`).
