@@ -110,18 +110,6 @@ fn needs_escape(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 
-/// [`escape_mask`] over sixteen bytes.
-#[inline(always)]
-fn escape_mask128(x: u128) -> u128 {
-    const ONES: u128 = u128::MAX / 255;
-    let ctl = x.wrapping_sub(ONES * 0x20) & !x;
-    let q = x ^ (ONES * u128::from(b'"'));
-    let q = q.wrapping_sub(ONES) & !q;
-    let b = x ^ (ONES * u128::from(b'\\'));
-    let b = b.wrapping_sub(ONES) & !b;
-    (ctl | q | b) & (ONES * 0x80)
-}
-
 /// Index of the first byte of `bytes` that must be escaped. Eight bytes per
 /// step; a ragged end is one overlapping eight-byte load (already-scanned
 /// bytes are clean), a string of 4 to 7 bytes two overlapping four-byte
@@ -195,82 +183,20 @@ fn push_escaped_contents(out: &mut Vec<u8>, s: &str) {
     let mut rest = s.as_bytes();
     while let Some(i) = find_escape(rest) {
         let (run, from) = rest.split_at(i);
-        push_bytes(out, run);
+        out.extend_from_slice(run);
         let Some((&byte, after)) = from.split_first() else {
             break;
         };
         push_escape(out, byte);
         rest = after;
     }
-    push_bytes(out, rest);
+    out.extend_from_slice(rest);
 }
 
-/// Copy `src` (at most `dst.len()` bytes) into the front of `dst` with
-/// fixed-size moves only: two overlapping loads cover any length, so short
-/// field names and numbers are not a call to `memcpy` each.
-#[inline(always)]
-fn copy_small(dst: &mut [u8], src: &[u8]) {
-    let n = src.len();
-    if let (Some(a), Some(b)) = (src.first_chunk::<8>(), src.last_chunk::<8>()) {
-        dst[..8].copy_from_slice(a);
-        dst[n - 8..n].copy_from_slice(b);
-    } else if let (Some(a), Some(b)) = (src.first_chunk::<4>(), src.last_chunk::<4>()) {
-        dst[..4].copy_from_slice(a);
-        dst[n - 4..n].copy_from_slice(b);
-    } else if let (Some(a), Some(b)) = (src.first_chunk::<2>(), src.last_chunk::<2>()) {
-        dst[..2].copy_from_slice(a);
-        dst[n - 2..n].copy_from_slice(b);
-    } else if let Some(&a) = src.first() {
-        dst[0] = a;
-    }
-}
-
-/// Append `src`: a short one through one fixed 16-byte block (then the
-/// unused tail truncated away), a long one with `extend_from_slice`.
-#[inline(always)]
-fn push_bytes(out: &mut Vec<u8>, src: &[u8]) {
-    if src.len() > 16 {
-        out.extend_from_slice(src);
-        return;
-    }
-    let base = out.len();
-    let mut block = [0u8; 16];
-    copy_small(&mut block, src);
-    out.extend_from_slice(&block);
-    out.truncate(base + src.len());
-}
-
-/// A clean string of at most 13 bytes, quoted (and followed by `:` for a
-/// key), written as one fixed 16-byte block: the padded bytes are tested for
-/// escapes with one 16-byte mask. `false` (nothing written) when `s` is
-/// longer or needs escaping.
-#[inline(always)]
-fn push_short_quoted(out: &mut Vec<u8>, s: &[u8], colon: bool) -> bool {
-    let n = s.len();
-    if n > 13 {
-        return false;
-    }
-    let mut body = [b'a'; 16];
-    copy_small(&mut body, s);
-    if escape_mask128(u128::from_le_bytes(body)) != 0 {
-        return false;
-    }
-    let base = out.len();
-    let mut block = [b'"'; 16];
-    block[1..].copy_from_slice(&body[..15]);
-    block[n + 1] = b'"';
-    block[n + 2] = b':';
-    out.extend_from_slice(&block);
-    out.truncate(base + n + 2 + usize::from(colon));
-    true
-}
-
-/// A quoted, escaped JSON string.
+/// A quoted, escaped JSON string: exactly `serde_json`'s bytes for `s`
+/// (usable by hand-written writers such as the EVE header).
 #[inline]
-fn push_str(out: &mut Vec<u8>, s: &str) {
-    if push_short_quoted(out, s.as_bytes(), false) {
-        return;
-    }
+pub(crate) fn push_str(out: &mut Vec<u8>, s: &str) {
     out.reserve(s.len() + 2);
     out.push(b'"');
     push_escaped_contents(out, s);
@@ -278,17 +204,21 @@ fn push_str(out: &mut Vec<u8>, s: &str) {
 }
 
 /// `"key":` (preceded by `,` unless first). Field and variant names are
-/// static identifiers: the clean case is one 16-byte test and one 16-byte
-/// block.
+/// static identifiers: the clean case is one scan (loads straight from the
+/// name, no byte loop) and one copy.
 #[inline]
 fn push_key(out: &mut Vec<u8>, first: bool, key: &str) {
+    out.reserve(key.len() + 4);
     if !first {
         out.push(b',');
     }
-    if !push_short_quoted(out, key.as_bytes(), true) {
-        push_str(out, key);
-        out.push(b':');
+    out.push(b'"');
+    if find_escape(key.as_bytes()).is_none() {
+        out.extend_from_slice(key.as_bytes());
+    } else {
+        push_escaped_contents(out, key);
     }
+    out.extend_from_slice(b"\":");
 }
 
 /// A `fmt::Write` that escapes into a JSON string (for `collect_str`).
@@ -306,14 +236,14 @@ impl fmt::Write for EscapeWriter<'_> {
 #[inline]
 fn push_int<I: itoa::Integer>(out: &mut Vec<u8>, v: I) {
     let mut buf = itoa::Buffer::new();
-    push_bytes(out, buf.format(v).as_bytes());
+    out.extend_from_slice(buf.format(v).as_bytes());
 }
 
 /// A finite float, `serde_json`'s formatting (`zmij`, the type's own width).
 #[inline]
 fn push_finite_float<F: zmij::Float>(out: &mut Vec<u8>, v: F) {
     let mut buf = zmij::Buffer::new();
-    push_bytes(out, buf.format_finite(v).as_bytes());
+    out.extend_from_slice(buf.format_finite(v).as_bytes());
 }
 
 impl Serializer<'_> {
@@ -1559,12 +1489,6 @@ mod tests {
                         v[pos] = b;
                         let want = v.iter().position(|&c| c < 0x20 || c == b'"' || c == b'\\');
                         assert_eq!(find_escape(&v), want, "fill {fill:#x} len {len} pos {pos} byte {b:#x}");
-                        if len <= 16 {
-                            let mut body = [b'a'; 16];
-                            copy_small(&mut body, &v);
-                            assert_eq!(&body[..len], &v[..], "copy_small len {len}");
-                            assert_eq!(escape_mask128(u128::from_le_bytes(body)) == 0, want.is_none());
-                        }
                     }
                 }
             }
