@@ -9,19 +9,30 @@ mod common;
 use centinela_app::{AppConfig, AppFlowState, AppOutput, AppProto, Direction, L4};
 use centinela_pcapgen::proto::{dnp3 as d3, modbus as mb};
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::cell::Cell;
 
-/// Forwards to the system allocator, counting allocations.
+/// Forwards to the system allocator, counting the allocations made by the
+/// current thread (the test harness's own threads allocate at times — e.g.
+/// under load — and must not count: a process-wide counter made this test
+/// flaky on a busy machine).
 struct Counting;
 
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
+thread_local! {
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn bump() {
+    // `try_with`: a no-op during thread teardown; const-initialised, so it
+    // never allocates.
+    let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+}
 
 // SAFETY: every method forwards unchanged to `System`, which upholds the
-// GlobalAlloc contract; the counter is an atomic that never allocates. This
-// file holds a single test, so no other test thread allocates meanwhile.
+// GlobalAlloc contract; the bookkeeping touches only a const-initialised
+// thread-local and never allocates.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        bump();
         // SAFETY: forwarded with the caller's layout.
         unsafe { System.alloc(layout) }
     }
@@ -29,8 +40,13 @@ unsafe impl GlobalAlloc for Counting {
         // SAFETY: ptr was allocated by System with this layout.
         unsafe { System.dealloc(ptr, layout) }
     }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        bump();
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { System.alloc_zeroed(layout) }
+    }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        bump();
         // SAFETY: ptr was allocated by System with this layout.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -39,12 +55,18 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// Allocations made by this thread so far.
 fn allocs() -> u64 {
-    ALLOCS.load(Ordering::Relaxed)
+    ALLOCS.try_with(Cell::get).unwrap_or(0)
 }
 
 #[test]
 fn suppressed_polls_allocate_nothing() {
+    // The counter sees this thread's allocations.
+    let b = allocs();
+    let v: Vec<u8> = std::hint::black_box(Vec::with_capacity(64));
+    assert!(allocs() > b, "the counting allocator must count");
+    drop(v);
     let cfg = AppConfig::default();
     let flow = common::flow(L4::Tcp, 502);
     // Modbus: 10 Hz polling of the same registers within one window.
