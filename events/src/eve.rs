@@ -91,7 +91,7 @@ impl Event {
         }
         if let Some(v) = &self.in_iface {
             out.extend_from_slice(b",\"in_iface\":");
-            serde_json::to_writer(&mut *out, &**v)?;
+            crate::fastjson::push_str(out, v);
         }
         if let Some(v) = self.pcap_cnt {
             out.extend_from_slice(b",\"pcap_cnt\":");
@@ -115,11 +115,11 @@ impl Event {
         }
         if let Some(v) = &self.proto {
             out.extend_from_slice(b",\"proto\":");
-            serde_json::to_writer(&mut *out, &**v)?;
+            crate::fastjson::push_str(out, v);
         }
         if let Some(v) = &self.app_proto {
             out.extend_from_slice(b",\"app_proto\":");
-            serde_json::to_writer(&mut *out, &**v)?;
+            crate::fastjson::push_str(out, v);
         }
         if !self.vlan.is_empty() {
             out.extend_from_slice(b",\"vlan\":[");
@@ -133,11 +133,11 @@ impl Event {
         }
         if let Some(v) = &self.community_id {
             out.extend_from_slice(b",\"community_id\":");
-            serde_json::to_writer(&mut *out, &**v)?;
+            crate::fastjson::push_str(out, v);
         }
         if let Some(v) = &self.host {
             out.extend_from_slice(b",\"host\":");
-            serde_json::to_writer(&mut *out, v)?;
+            crate::fastjson::push_str(out, v);
         }
         let ty = self.body.event_type();
         out.extend_from_slice(b",\"event_type\":\"");
