@@ -91,7 +91,7 @@ impl Hasher for SeededHasher {
 }
 
 /// A direction-less flow key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlowKey {
     /// Lower (address, port) end.
     pub lo: (IpAddr, u16),
@@ -101,6 +101,36 @@ pub struct FlowKey {
     pub proto: u8,
     /// VLAN ids (0 = absent).
     pub vlan: [u16; 2],
+}
+
+/// Hashed as a few whole words (the derived impl fed the hasher the
+/// enum discriminants and address octets piecewise, on every packet).
+/// Consistent with `Eq`: built from exactly the compared fields. Only the
+/// flow table's index uses it; `flow_id` has its own hash.
+impl std::hash::Hash for FlowKey {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        let tail = (u64::from(self.lo.1) << 48)
+            | (u64::from(self.hi.1) << 32)
+            | (u64::from(self.vlan[0]) << 20)
+            | (u64::from(self.vlan[1]) << 8)
+            | u64::from(self.proto);
+        match (self.lo.0, self.hi.0) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => {
+                h.write_u64((u64::from(u32::from(a)) << 32) | u64::from(u32::from(b)));
+            }
+            (a, b) => {
+                for ip in [a, b] {
+                    let v = match ip {
+                        IpAddr::V4(x) => u128::from(x.to_ipv6_mapped()) ^ (1 << 127),
+                        IpAddr::V6(x) => u128::from(x),
+                    };
+                    h.write_u64((v >> 64) as u64);
+                    h.write_u64(v as u64);
+                }
+            }
+        }
+        h.write_u64(tail);
+    }
 }
 
 impl FlowKey {
