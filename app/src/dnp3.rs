@@ -26,7 +26,7 @@ use crate::limit::KeyHasher;
 use crate::record::Sink;
 use crate::streambuf::{DirStream, StreamEvent};
 use crate::{AppConfig, Direction, L4};
-use centinela_events::{EventBody, RawJson, Timestamp};
+use centinela_events::Timestamp;
 use centinela_parsers::dnp3::app::{self, Fragment, FunctionCode};
 use centinela_parsers::dnp3::{Flags, link, transport};
 use serde_json::json;
@@ -506,9 +506,5 @@ fn app_fragment(dir: Direction, link_hdr: &link::Header, bytes: &[u8], txs: &mut
         kind,
         unmatched,
     };
-    match RawJson::from_serialize(&rec) {
-        Ok(dnp3) => sink.record(dir, EventBody::Dnp3 { dnp3 }),
-        // Unreachable (string keys only, no custom errors); counted, never silent.
-        Err(_) => sink.anomaly(dir, "dnp3.record_encoding_failed", || None),
-    }
+    sink.record_typed(dir, &rec);
 }

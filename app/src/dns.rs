@@ -16,7 +16,6 @@ use crate::record::Sink;
 use crate::streambuf::{DirStream, StreamEvent};
 use crate::{Direction, L4};
 use centinela_detect::DnsObservation;
-use centinela_events::{EventBody, RawJson};
 use centinela_parsers::dns::{Message, Name, RData, TcpFramer, TcpFramerError, Type};
 use dns_record::{DnsRecord, QuestionText, with_name_text};
 use serde_json::json;
@@ -222,16 +221,11 @@ fn message(dir: Direction, bytes: &[u8], sink: &mut Sink<'_>) {
     }
     k.u16(qtype);
     k.u16(if is_response { m.rcode().code() } else { 0 });
-    let body = sink.rate(k.finish(), !flags.is_empty()).map(|suppressed| {
+    if let Some(suppressed) = sink.rate(k.finish(), !flags.is_empty()) {
         let tx = sink.next_tx().saturating_sub(1);
         let first = q.map(|q| QuestionText { msg: bytes, name: q.name, text: qname.as_str() });
         let record = DnsRecord::new(&m, first, tx, suppressed);
-        // Serialising into memory fails only for non-string map keys, which
-        // the record does not have.
-        RawJson::from_serialize(&record).unwrap_or_else(|_| RawJson::empty_object())
-    });
-    if let Some(dns) = body {
-        sink.record(dir, EventBody::Dns { dns });
+        sink.record_typed(dir, &record);
     }
 
     // Observation for the detectors (every message); it takes the name.

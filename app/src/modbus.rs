@@ -20,7 +20,6 @@ use crate::limit::KeyHasher;
 use crate::record::Sink;
 use crate::streambuf::{DirStream, StreamEvent};
 use crate::{AppConfig, Direction, L4};
-use centinela_events::{EventBody, RawJson};
 use centinela_parsers::limits::modbus as lim;
 use centinela_parsers::modbus::records::DeviceIdObjects;
 use centinela_parsers::modbus::{
@@ -433,7 +432,7 @@ impl ModbusState {
             transport: self.transport.as_str(),
             unanswered: false,
         };
-        sink.record(Direction::ToServer, rec.body());
+        sink.record_typed(Direction::ToServer, &rec);
     }
 
     /// A request or response logged without its counterpart.
@@ -452,7 +451,7 @@ impl ModbusState {
             transport: self.transport.as_str(),
             unanswered: false,
         };
-        sink.record(dir, rec.body());
+        sink.record_typed(dir, &rec);
     }
 
     fn unanswered(&mut self, q: Pending, sink: &mut Sink<'_>) {
@@ -483,7 +482,7 @@ impl ModbusState {
             transport: self.transport.as_str(),
             unanswered: true,
         };
-        sink.record(Direction::ToServer, rec.body());
+        sink.record_typed(Direction::ToServer, &rec);
     }
 
     /// Rate-limit key: transport, unit and the request PDU (function,
@@ -692,16 +691,6 @@ struct ModbusRecord<'a> {
     transport: &'static str,
     #[serde(skip_serializing_if = "is_false")]
     unanswered: bool,
-}
-
-impl ModbusRecord<'_> {
-    /// The event body (one allocation: the serialised text).
-    fn body(&self) -> EventBody {
-        // Serialising these structs cannot fail (struct keys, no custom
-        // errors); an empty object stands in should that ever change.
-        let modbus = RawJson::from_serialize(self).unwrap_or_else(|_| RawJson::empty_object());
-        EventBody::Modbus { modbus }
-    }
 }
 
 // serde's `skip_serializing_if` passes a reference.
@@ -1159,6 +1148,7 @@ mod tests {
     //! code, both directions, random and crafted PDUs.
 
     use super::*;
+    use centinela_events::RawJson;
     use std::collections::BTreeSet;
 
     /// The former `Map`-based builder, verbatim apart from names.
@@ -1594,7 +1584,7 @@ mod tests {
                 suppressed,
                 unanswered,
             );
-            let EventBody::Modbus { modbus } = typed.body() else { panic!("modbus body") };
+            let modbus = RawJson::from_serialize(&typed).unwrap();
             assert_eq!(modbus.get(), serde_json::to_string(&old).unwrap());
         }
     }

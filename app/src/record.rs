@@ -4,7 +4,8 @@
 
 use crate::limit::{AnomalyLimiter, RateVerdict, RecordLimiter};
 use crate::{AppConfig, AppOutput, AppProto, Direction, FlowInfo, L4, PacketCtx};
-use centinela_events::{Anomaly, Event, EventBody};
+use centinela_events::{Anomaly, Event, EventBody, RawJson};
+use serde::Serialize;
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -155,6 +156,31 @@ impl Sink<'_> {
             RateVerdict::Suppress => {
                 self.out.stats.proto_mut(self.proto).records_rate_limited += 1;
                 None
+            }
+        }
+    }
+
+    /// Serialise `body` once (see `RawJson`) and push it as this flow's
+    /// protocol record. Serialising these typed bodies cannot fail (struct
+    /// keys, no custom errors); should it ever, the failure is an anomaly
+    /// (`<proto>.record_encoding_failed`), counted, never silent.
+    pub(crate) fn record_typed<T: Serialize + ?Sized>(&mut self, dir: Direction, body: &T) {
+        match RawJson::from_serialize(body) {
+            Ok(raw) => {
+                let body = match self.proto {
+                    AppProto::Modbus => EventBody::Modbus { modbus: raw },
+                    AppProto::Dnp3 => EventBody::Dnp3 { dnp3: raw },
+                    AppProto::Dns => EventBody::Dns { dns: raw },
+                };
+                self.record(dir, body);
+            }
+            Err(_) => {
+                let name = match self.proto {
+                    AppProto::Modbus => "modbus.record_encoding_failed",
+                    AppProto::Dnp3 => "dnp3.record_encoding_failed",
+                    AppProto::Dns => "dns.record_encoding_failed",
+                };
+                self.anomaly(dir, name, || None);
             }
         }
     }

@@ -8,64 +8,20 @@ mod common;
 
 use centinela_app::{AppConfig, AppFlowState, AppOutput, AppProto, Direction, L4};
 use centinela_pcapgen::proto::{dnp3 as d3, modbus as mb};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
-/// Forwards to the system allocator, counting the allocations made by the
-/// current thread (the test harness's own threads allocate at times — e.g.
-/// under load — and must not count: a process-wide counter made this test
-/// flaky on a busy machine).
-struct Counting;
-
-thread_local! {
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn bump() {
-    // `try_with`: a no-op during thread teardown; const-initialised, so it
-    // never allocates.
-    let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-}
-
-// SAFETY: every method forwards unchanged to `System`, which upholds the
-// GlobalAlloc contract; the bookkeeping touches only a const-initialised
-// thread-local and never allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        bump();
-        // SAFETY: forwarded with the caller's layout.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: ptr was allocated by System with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        bump();
-        // SAFETY: forwarded with the caller's layout.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        bump();
-        // SAFETY: ptr was allocated by System with this layout.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+// The per-thread counting allocator of the parsers' zero-allocation tests
+// (one implementation for the workspace's allocation tests).
+#[path = "../../parsers/tests/common/alloc.rs"]
+#[allow(unreachable_pub)] // written for `pub` use from the parsers' test helpers
+mod counting;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Allocations made by this thread so far.
-fn allocs() -> u64 {
-    ALLOCS.try_with(Cell::get).unwrap_or(0)
-}
+static GLOBAL: counting::Counting = counting::Counting;
 
 #[test]
 fn suppressed_polls_allocate_nothing() {
     // The counter sees this thread's allocations.
-    let b = allocs();
-    let v: Vec<u8> = std::hint::black_box(Vec::with_capacity(64));
-    assert!(allocs() > b, "the counting allocator must count");
+    let (n, v) = counting::count(|| std::hint::black_box(Vec::<u8>::with_capacity(64)));
+    assert!(n > 0, "the counting allocator must count");
     drop(v);
     let cfg = AppConfig::default();
     let flow = common::flow(L4::Tcp, 502);
@@ -84,12 +40,13 @@ fn suppressed_polls_allocate_nothing() {
         st.on_stream_data(Direction::ToClient, &rsps[i], &p, &flow, &mut out);
     }
     out.events.clear();
-    let before = allocs();
-    for i in 20..200 {
-        st.on_stream_data(Direction::ToServer, &reqs[i], &p, &flow, &mut out);
-        st.on_stream_data(Direction::ToClient, &rsps[i], &p, &flow, &mut out);
-    }
-    assert_eq!(allocs() - before, 0, "modbus: allocations while suppressed");
+    let (n, ()) = counting::count(|| {
+        for i in 20..200 {
+            st.on_stream_data(Direction::ToServer, &reqs[i], &p, &flow, &mut out);
+            st.on_stream_data(Direction::ToClient, &rsps[i], &p, &flow, &mut out);
+        }
+    });
+    assert_eq!(n, 0, "modbus: allocations while suppressed");
     assert!(out.events.is_empty());
     assert_eq!(out.stats.modbus.records_rate_limited, 194);
 
@@ -107,10 +64,11 @@ fn suppressed_polls_allocate_nothing() {
         st.on_stream_data(*dir, f, &p, &flow, &mut out);
     }
     out.events.clear();
-    let before = allocs();
-    for (dir, f) in &frames[40..] {
-        st.on_stream_data(*dir, f, &p, &flow, &mut out);
-    }
-    assert_eq!(allocs() - before, 0, "dnp3: allocations while suppressed");
+    let (n, ()) = counting::count(|| {
+        for (dir, f) in &frames[40..] {
+            st.on_stream_data(*dir, f, &p, &flow, &mut out);
+        }
+    });
+    assert_eq!(n, 0, "dnp3: allocations while suppressed");
     assert!(out.events.is_empty());
 }
