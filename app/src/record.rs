@@ -4,7 +4,7 @@
 
 use crate::limit::{AnomalyLimiter, RateVerdict, RecordLimiter};
 use crate::{AppConfig, AppOutput, AppProto, Direction, FlowInfo, L4, PacketCtx};
-use centinela_events::{Anomaly, Event, EventBody, RawJson};
+use centinela_events::{Anomaly, Event, EventBody, JsonWriter, RawJson};
 use serde::Serialize;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -165,7 +165,20 @@ impl Sink<'_> {
     /// keys, no custom errors); should it ever, the failure is an anomaly
     /// (`<proto>.record_encoding_failed`), counted, never silent.
     pub(crate) fn record_typed<T: Serialize + ?Sized>(&mut self, dir: Direction, body: &T) {
-        match RawJson::from_serialize(body) {
+        self.record_raw(dir, RawJson::from_serialize(body));
+    }
+
+    /// [`Sink::record_typed`] for a body written by hand through a
+    /// [`JsonWriter`] (the hottest records).
+    pub(crate) fn record_written<F>(&mut self, dir: Direction, write: F)
+    where
+        F: FnOnce(&mut JsonWriter<'_>) -> Result<(), serde_json::Error>,
+    {
+        self.record_raw(dir, RawJson::from_writer(write));
+    }
+
+    fn record_raw(&mut self, dir: Direction, raw: Result<RawJson, serde_json::Error>) {
+        match raw {
             Ok(raw) => {
                 let body = match self.proto {
                     AppProto::Modbus => EventBody::Modbus { modbus: raw },

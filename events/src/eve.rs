@@ -312,6 +312,34 @@ impl RawJson {
         })
     }
 
+    /// A body written by hand through a [`crate::JsonWriter`] (the hottest
+    /// records), into the same reused per-thread buffer, then one exact-size
+    /// allocation. The closure must write exactly one JSON value.
+    ///
+    /// # Errors
+    /// Whatever the closure returns (a failing [`crate::JsonWriter::value`]).
+    pub fn from_writer<F>(write: F) -> Result<Self, serde_json::Error>
+    where
+        F: FnOnce(&mut crate::JsonWriter<'_>) -> Result<(), serde_json::Error>,
+    {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buf) => {
+                buf.clear();
+                let r = write(&mut crate::JsonWriter::new(&mut buf)).map(|()| Self::from_json_bytes(&buf));
+                if buf.capacity() > SCRATCH_KEEP_BYTES {
+                    *buf = Vec::new();
+                }
+                r
+            }
+            // Re-entered from inside a `Serialize` impl: no shared scratch.
+            Err(_) => {
+                let mut v = Vec::new();
+                write(&mut crate::JsonWriter::new(&mut v))?;
+                Ok(Self::from_json_bytes(&v))
+            }
+        })
+    }
+
     fn from_json_bytes(b: &[u8]) -> Self {
         // serde_json writes UTF-8 only; the fallback is unreachable.
         match std::str::from_utf8(b) {
@@ -346,6 +374,25 @@ impl std::fmt::Debug for RawJson {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// Writes `json`, a JSON text produced by a specialised encoder, verbatim
+/// in place of one value. It goes through `serde_json`'s raw-value marker
+/// struct, so `serde_json` (with its `raw_value` feature, enabled in this
+/// workspace) and the sensor's own serializer both copy the text unchanged
+/// and give the same bytes.
+///
+/// The caller guarantees that `json` is exactly one valid JSON value: nothing
+/// validates it on this path (the record builders that use it are checked
+/// byte for byte against `serde_json` output in their tests).
+///
+/// # Errors
+/// Whatever the serializer returns.
+pub fn serialize_json_text<S: serde::Serializer>(s: S, json: &str) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeStruct;
+    let mut st = s.serialize_struct(crate::fastjson::RAW_VALUE_TOKEN, 1)?;
+    st.serialize_field(crate::fastjson::RAW_VALUE_TOKEN, json)?;
+    st.end()
 }
 
 impl Serialize for RawJson {

@@ -34,7 +34,7 @@ use serde::ser::{self, Impossible};
 
 /// `serde_json`'s marker struct / field name for a raw JSON fragment
 /// (`serde_json::value::RawValue`, `raw_value` feature).
-const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
+pub(crate) const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
 
 /// A serialisation failure (a `Serialize` impl's custom error, a map key
 /// that is not a string, a malformed raw value).

@@ -16,8 +16,10 @@
 
 mod eve;
 mod fastjson;
+mod jsonw;
 mod time;
 pub mod wire;
 
 pub use eve::*;
+pub use jsonw::{JsonWriter, serialize_written};
 pub use time::Timestamp;

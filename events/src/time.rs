@@ -5,6 +5,7 @@
 //! local time zone: output is always UTC with a `+0000` suffix, as Suricata
 //! writes it on a UTC host.
 
+use core::cell::Cell;
 use core::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -127,31 +128,54 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 /// Length of the EVE text form for years 0000–9999.
 const TEXT_LEN: usize = 31;
 
+/// Length of `YYYY-MM-DDTHH:MM:SS`, the part of the text fixed by the second.
+const SECOND_LEN: usize = 19;
+
+thread_local! {
+    /// The second [`Timestamp::text`] formatted last on this thread and its
+    /// `YYYY-MM-DDTHH:MM:SS` text (only seconds in the 0000–9999 range).
+    static LAST_SECOND: Cell<Option<(i64, [u8; SECOND_LEN])>> = const { Cell::new(None) };
+}
+
+/// `v` as `width` decimal digits at `b[at..]` (the low digits when wider).
+fn put_digits(b: &mut [u8; TEXT_LEN], at: usize, width: usize, mut v: u64) {
+    for i in (at..at + width).rev() {
+        b[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+}
+
 impl Timestamp {
     /// The EVE text form written into a stack buffer (years 0000–9999), or
     /// `None` for years outside that range. Runs once per event: no
     /// formatting machinery, no allocation.
+    ///
+    /// Records come in bursts within one second of packet time, so the
+    /// date-and-time part of the last second formatted is kept per thread
+    /// and only the microseconds are written when the second repeats.
     pub(crate) fn text(&self) -> Option<[u8; TEXT_LEN]> {
-        let days = self.secs.div_euclid(86_400);
-        let sod = self.secs.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
-        if !(0..=9999).contains(&y) {
-            return None;
-        }
         let mut b = *b"0000-00-00T00:00:00.000000+0000";
-        let mut put = |at: usize, width: usize, mut v: u64| {
-            for i in (at..at + width).rev() {
-                b[i] = b'0' + (v % 10) as u8;
-                v /= 10;
+        match LAST_SECOND.get() {
+            Some((secs, prefix)) if secs == self.secs => b[..SECOND_LEN].copy_from_slice(&prefix),
+            _ => {
+                let days = self.secs.div_euclid(86_400);
+                let sod = self.secs.rem_euclid(86_400);
+                let (y, m, d) = civil_from_days(days);
+                if !(0..=9999).contains(&y) {
+                    return None;
+                }
+                put_digits(&mut b, 0, 4, y as u64);
+                put_digits(&mut b, 5, 2, u64::from(m));
+                put_digits(&mut b, 8, 2, u64::from(d));
+                put_digits(&mut b, 11, 2, (sod / 3600) as u64);
+                put_digits(&mut b, 14, 2, ((sod / 60) % 60) as u64);
+                put_digits(&mut b, 17, 2, (sod % 60) as u64);
+                let mut prefix = [0u8; SECOND_LEN];
+                prefix.copy_from_slice(&b[..SECOND_LEN]);
+                LAST_SECOND.set(Some((self.secs, prefix)));
             }
-        };
-        put(0, 4, y as u64);
-        put(5, 2, u64::from(m));
-        put(8, 2, u64::from(d));
-        put(11, 2, (sod / 3600) as u64);
-        put(14, 2, ((sod / 60) % 60) as u64);
-        put(17, 2, (sod % 60) as u64);
-        put(20, 6, u64::from(self.nanos / 1000));
+        }
+        put_digits(&mut b, 20, 6, u64::from(self.nanos / 1000));
         Some(b)
     }
 }
@@ -228,6 +252,32 @@ mod tests {
                 assert_eq!(t.to_string(), slow);
                 assert_eq!(serde_json::to_string(&t).unwrap(), format!("\"{slow}\""));
             }
+        }
+    }
+
+    /// The per-thread last-second cache: repeats, alternation between two
+    /// seconds, and out-of-range seconds in between all give the text the
+    /// uncached formatter gives.
+    #[test]
+    fn cached_second_never_leaks_into_another() {
+        let slow = |secs: i64, micros: u32| {
+            let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+            let sod = secs.rem_euclid(86_400);
+            format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}+0000", sod / 3600, (sod / 60) % 60, sod % 60)
+        };
+        let seq = [
+            (1_470_763_727i64, 1u32),
+            (1_470_763_727, 2),
+            (1_470_763_728, 3),
+            (1_470_763_727, 4),
+            (253_402_300_800, 5),
+            (1_470_763_727, 6),
+            (-1, 7),
+            (-1, 8),
+            (0, 9),
+        ];
+        for (secs, micros) in seq {
+            assert_eq!(Timestamp::from_micros(secs, micros).to_string(), slow(secs, micros));
         }
     }
 

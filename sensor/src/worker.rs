@@ -16,7 +16,8 @@ use crate::stats::{Counters, WorkerSnapshot};
 use crate::stream::{Budget, HalfStream, Limits, Sink};
 use centinela_app::{AppConfig, AppFlowState, AppOutput, Decision, Direction, FlowInfo, PacketCtx};
 use centinela_detect::dns_exfil::DnsExfilDetector;
-use centinela_events::{Anomaly, Event, EventBody, RawJson, Timestamp};
+use centinela_events::{Anomaly, Event, EventBody, JsonWriter, RawJson, Timestamp};
+#[cfg(test)]
 use serde::Serialize;
 use serde_json::json;
 use std::borrow::Cow;
@@ -153,8 +154,10 @@ fn proto_name(p: u8) -> Cow<'static, str> {
 }
 
 /// The EVE `flow` object (Suricata's shape; fields in the order the record
-/// has always been written: alphabetical).
-#[derive(Serialize)]
+/// has always been written: alphabetical). Written by hand (one record per
+/// flow, and most DNS lookups are a flow of their own); the derived
+/// serialisation it replaced is the oracle of its test.
+#[cfg_attr(test, derive(Serialize))]
 struct FlowRecord {
     age: i64,
     alerted: bool,
@@ -166,12 +169,13 @@ struct FlowRecord {
     reason: &'static str,
     start: Timestamp,
     state: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
     tcp: Option<TcpFlagsRecord>,
 }
 
-/// The `flow.tcp` object.
-#[derive(Serialize)]
+/// The `flow.tcp` object: the flags seen either way (`tcp_flags`), to the
+/// server (`_ts`) and to the client (`_tc`).
+#[cfg_attr(test, derive(Serialize))]
 struct TcpFlagsRecord {
     ack: bool,
     fin: bool,
@@ -183,15 +187,57 @@ struct TcpFlagsRecord {
     tcp_flags_ts: Hex8,
 }
 
-/// A byte written as two lower-case hex digits, without allocating.
+/// A byte written as two lower-case hex digits.
 struct Hex8(u8);
 
+#[cfg(test)]
 impl Serialize for Hex8 {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let b = [DIGITS[usize::from(self.0 >> 4)], DIGITS[usize::from(self.0 & 0x0f)]];
-        // Both bytes are ASCII hex digits.
-        s.serialize_str(std::str::from_utf8(&b).unwrap_or("00"))
+        s.serialize_str(&format!("{:02x}", self.0))
+    }
+}
+
+impl FlowRecord {
+    fn write(&self, w: &mut JsonWriter<'_>) {
+        w.raw("{\"age\":");
+        w.int(self.age);
+        w.raw(if self.alerted { ",\"alerted\":true" } else { ",\"alerted\":false" });
+        w.raw(",\"bytes_toclient\":");
+        w.int(self.bytes_toclient);
+        w.raw(",\"bytes_toserver\":");
+        w.int(self.bytes_toserver);
+        w.raw(",\"end\":");
+        w.timestamp(&self.end);
+        w.raw(",\"pkts_toclient\":");
+        w.int(self.pkts_toclient);
+        w.raw(",\"pkts_toserver\":");
+        w.int(self.pkts_toserver);
+        w.raw(",\"reason\":");
+        w.string(self.reason);
+        w.raw(",\"start\":");
+        w.timestamp(&self.start);
+        w.raw(",\"state\":");
+        w.string(self.state);
+        if let Some(t) = &self.tcp {
+            w.raw(",\"tcp\":{\"ack\":");
+            w.bool(t.ack);
+            w.raw(",\"fin\":");
+            w.bool(t.fin);
+            w.raw(",\"psh\":");
+            w.bool(t.psh);
+            w.raw(",\"rst\":");
+            w.bool(t.rst);
+            w.raw(",\"syn\":");
+            w.bool(t.syn);
+            w.raw(",\"tcp_flags\":");
+            w.hex(&[t.tcp_flags.0]);
+            w.raw(",\"tcp_flags_tc\":");
+            w.hex(&[t.tcp_flags_tc.0]);
+            w.raw(",\"tcp_flags_ts\":");
+            w.hex(&[t.tcp_flags_ts.0]);
+            w.raw("}");
+        }
+        w.raw("}");
     }
 }
 
@@ -888,7 +934,10 @@ impl Worker {
             state,
             tcp,
         };
-        let Ok(body) = RawJson::from_serialize(&record) else {
+        let Ok(body) = RawJson::from_writer(|w| {
+            record.write(w);
+            Ok(())
+        }) else {
             self.counters.serialize_errors += 1;
             return;
         };
@@ -1089,5 +1138,58 @@ impl Sink for StreamSink<'_> {
     }
     fn anomaly(&mut self, name: &'static str) {
         self.anoms.push((name, self.from_client));
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// The hand-written `flow` object against the derived serialisation it
+    /// replaced: every flag byte, both optional shapes, extreme counters and
+    /// timestamps (including a year outside 0000–9999).
+    #[test]
+    fn flow_record_text_equals_the_derived_serialisation() {
+        let times = [
+            Timestamp::from_micros(0, 0),
+            Timestamp::from_micros(1_470_763_727, 123_456),
+            Timestamp::from_micros(-1, 999_999),
+            Timestamp::from_micros(253_402_300_800, 7),
+        ];
+        for f in 0..=255u8 {
+            for (i, with_tcp) in [true, false].into_iter().enumerate() {
+                let big = if f % 2 == 0 { u64::MAX } else { u64::from(f) };
+                let rec = FlowRecord {
+                    age: if f % 3 == 0 { i64::MAX } else { i64::from(f) - 7 },
+                    alerted: f % 5 == 0,
+                    bytes_toclient: big,
+                    bytes_toserver: u64::from(f) * 1000,
+                    end: times[usize::from(f) % 4],
+                    pkts_toclient: big / 3,
+                    pkts_toserver: 0,
+                    reason: ["timeout", "shutdown", "tcp_reuse", "evicted"][usize::from(f) % 4],
+                    start: times[(usize::from(f) + i) % 4],
+                    state: ["new", "established", "closed"][usize::from(f) % 3],
+                    tcp: with_tcp.then(|| TcpFlagsRecord {
+                        ack: f & tcpflag::ACK != 0,
+                        fin: f & tcpflag::FIN != 0,
+                        psh: f & tcpflag::PSH != 0,
+                        rst: f & tcpflag::RST != 0,
+                        syn: f & tcpflag::SYN != 0,
+                        tcp_flags: Hex8(f),
+                        tcp_flags_tc: Hex8(f.rotate_left(3)),
+                        tcp_flags_ts: Hex8(!f),
+                    }),
+                };
+                let want = serde_json::to_string(&rec).unwrap();
+                let got = RawJson::from_writer(|w| {
+                    rec.write(w);
+                    Ok(())
+                })
+                .unwrap();
+                assert_eq!(got.get(), want);
+            }
+        }
     }
 }

@@ -1,0 +1,184 @@
+//! Hand-written JSON for the hottest record bodies.
+//!
+//! Going through serde costs one dynamic step per key and per value (the key
+//! scanned for escapes, copied with a variable-length `memcpy`); the busiest
+//! records (a Modbus transaction, logged for every poll) have about thirty
+//! keys. A [`JsonWriter`] lets a record builder write its fixed keys and
+//! punctuation as literals (`,"unit_id":`, copied inline), numbers through
+//! `itoa`, strings with the serializer's own escaper and anything rarer
+//! through the serializer itself, so the bytes stay exactly those of
+//! `serde_json` (each builder checks that byte for byte against its derived
+//! or former serialisation in its tests).
+
+use serde::Serialize;
+
+use crate::fastjson;
+
+/// Appends JSON text to a byte buffer. Only [`JsonWriter::raw`] can break
+/// the JSON grammar: its callers pass compile-time punctuation and keys.
+#[derive(Debug)]
+pub struct JsonWriter<'a> {
+    out: &'a mut Vec<u8>,
+}
+
+/// Input bytes a [`JsonWriter::hex`] encodes per stack chunk.
+const HEX_CHUNK: usize = 128;
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+impl<'a> JsonWriter<'a> {
+    /// A writer appending to `out`.
+    pub fn new(out: &'a mut Vec<u8>) -> Self {
+        Self { out }
+    }
+
+    /// `text` verbatim: punctuation and keys known at compile time, such as
+    /// `,"unit_id":`. The caller keeps the result valid JSON.
+    #[inline]
+    pub fn raw(&mut self, text: &str) {
+        self.out.extend_from_slice(text.as_bytes());
+    }
+
+    /// A JSON string, escaped exactly as `serde_json` escapes it.
+    #[inline]
+    pub fn string(&mut self, s: &str) {
+        fastjson::push_str(self.out, s);
+    }
+
+    /// An integer, as `serde_json` writes it.
+    #[inline]
+    pub fn int<I: itoa::Integer>(&mut self, v: I) {
+        self.out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    }
+
+    /// `true` or `false`.
+    #[inline]
+    pub fn bool(&mut self, v: bool) {
+        self.raw(if v { "true" } else { "false" });
+    }
+
+    /// A [`crate::Timestamp`] as its EVE text (a quoted string).
+    pub fn timestamp(&mut self, t: &crate::Timestamp) {
+        match t.text() {
+            Some(text) => {
+                self.out.push(b'"');
+                self.out.extend_from_slice(&text);
+                self.out.push(b'"');
+            }
+            // Years outside 0000–9999: the formatter's slower layout.
+            None => self.string(&t.to_string()),
+        }
+    }
+
+    /// `bytes` as a quoted lower-case hex string.
+    pub fn hex(&mut self, bytes: &[u8]) {
+        self.out.reserve(bytes.len() * 2 + 2);
+        self.out.push(b'"');
+        let mut buf = [0u8; 2 * HEX_CHUNK];
+        for chunk in bytes.chunks(HEX_CHUNK) {
+            for (&b, pair) in chunk.iter().zip(buf.chunks_exact_mut(2)) {
+                pair.copy_from_slice(&[HEX_DIGITS[usize::from(b >> 4)], HEX_DIGITS[usize::from(b & 0x0f)]]);
+            }
+            self.out.extend_from_slice(buf.get(..chunk.len() * 2).unwrap_or_default());
+        }
+        self.out.push(b'"');
+    }
+
+    /// Any serialisable value, with `serde_json`'s exact bytes (the rare
+    /// parts of a record).
+    ///
+    /// # Errors
+    /// When the value's `Serialize` fails; the buffer is left as it was.
+    pub fn value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), serde_json::Error> {
+        let mark = self.out.len();
+        if fastjson::to_writer(self.out, v).is_ok() {
+            return Ok(());
+        }
+        // serde_json again, for its exact error value.
+        self.out.truncate(mark);
+        let r = serde_json::to_writer(&mut *self.out, v);
+        if r.is_err() {
+            self.out.truncate(mark);
+        }
+        r
+    }
+}
+
+/// Serialises the text a [`JsonWriter`] closure writes as one raw JSON value
+/// (the generic `Serialize` path of hand-written bodies: tests, other
+/// serializers through `serde_json`'s raw-value marker).
+///
+/// # Errors
+/// When the closure fails, or the serializer does.
+pub fn serialize_written<S, F>(s: S, write: F) -> Result<S::Ok, S::Error>
+where
+    S: serde::Serializer,
+    F: FnOnce(&mut JsonWriter<'_>) -> Result<(), serde_json::Error>,
+{
+    let mut buf = Vec::new();
+    write(&mut JsonWriter::new(&mut buf)).map_err(serde::ser::Error::custom)?;
+    let text = std::str::from_utf8(&buf).map_err(serde::ser::Error::custom)?;
+    crate::serialize_json_text(s, text)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn written(f: impl FnOnce(&mut JsonWriter<'_>)) -> String {
+        let mut v = Vec::new();
+        f(&mut JsonWriter::new(&mut v));
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn pieces_match_serde_json() {
+        for s in ["", "plain", "quote\"back\\slash", "ctl\u{1}\n\t", "ключ😀", "\u{7f}\u{2028}"] {
+            assert_eq!(written(|w| w.string(s)), serde_json::to_string(s).unwrap());
+        }
+        for v in [0u64, 9, 10, 65_535, u64::MAX] {
+            assert_eq!(written(|w| w.int(v)), serde_json::to_string(&v).unwrap());
+        }
+        assert_eq!(written(|w| w.int(-5i32)), "-5");
+        assert_eq!(written(|w| w.bool(true)), "true");
+        assert_eq!(written(|w| w.bool(false)), "false");
+        for (secs, micros) in [(0i64, 0u32), (1_470_763_727, 123_456), (-1, 5), (253_402_300_800, 7)] {
+            let t = crate::Timestamp::from_micros(secs, micros);
+            assert_eq!(written(|w| w.timestamp(&t)), serde_json::to_string(&t).unwrap());
+        }
+        for n in [0usize, 1, 127, 128, 129, 256, 1000] {
+            let bytes: Vec<u8> = (0..n).map(|i| (i * 37 + 11) as u8).collect();
+            let want: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(written(|w| w.hex(&bytes)), format!("\"{want}\""));
+        }
+        let nested = serde_json::json!({"b": [1, 2.5, null], "a": "x\"y"});
+        assert_eq!(written(|w| w.value(&nested).unwrap()), serde_json::to_string(&nested).unwrap());
+    }
+
+    #[test]
+    fn failing_value_leaves_the_buffer_and_reports() {
+        use std::collections::BTreeMap;
+        let bad: BTreeMap<(u8, u8), u8> = [((1, 2), 3)].into_iter().collect();
+        let mut v = b"[1,".to_vec();
+        let mut w = JsonWriter::new(&mut v);
+        assert!(w.value(&bad).is_err());
+        assert_eq!(v, b"[1,");
+    }
+
+    #[test]
+    fn written_text_serialises_verbatim() {
+        struct Body;
+        impl Serialize for Body {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                serialize_written(s, |w| {
+                    w.raw("{\"k\":");
+                    w.string("v\"");
+                    w.raw("}");
+                    Ok(())
+                })
+            }
+        }
+        assert_eq!(serde_json::to_string(&[Body, Body]).unwrap(), r#"[{"k":"v\""},{"k":"v\""}]"#);
+        assert_eq!(crate::RawJson::from_serialize(&Body).unwrap().get(), r#"{"k":"v\""}"#);
+    }
+}
