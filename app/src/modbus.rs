@@ -20,13 +20,13 @@ use crate::limit::KeyHasher;
 use crate::record::Sink;
 use crate::streambuf::{DirStream, StreamEvent};
 use crate::{AppConfig, Direction, L4};
+use centinela_events::{JsonWriter, serialize_written};
 use centinela_parsers::limits::modbus as lim;
 use centinela_parsers::modbus::records::DeviceIdObjects;
 use centinela_parsers::modbus::{
     self as mb, AddressedValues, Adu, DiagnosticSubFunction, ExceptionCode, Flags, FunctionCode, MbapFramer,
     ModbusFraming, Pdu, PduBody, Request, RequestSummary, Response, RtuFramer, Value,
 };
-use centinela_events::{JsonWriter, serialize_written};
 use serde::{Serialize, Serializer};
 use serde_json::{Value as Json, json};
 use std::collections::VecDeque;
@@ -1809,7 +1809,9 @@ mod tests {
         impl Serialize for Generic<'_> {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.collect_seq(
-                    self.0.clone().map(|(address, value)| AddressedValue { address, value: ValueRecord(value) }),
+                    self.0
+                        .clone()
+                        .map(|(address, value)| AddressedValue { address, value: ValueRecord(value) }),
                 )
             }
         }
@@ -1817,7 +1819,8 @@ mod tests {
         let mut shapes: Vec<AddressedValues<'_>> = Vec::new();
         for address in [0u16, 1, 9, 10, 99, 100, 65_000, 65_530, 0xFFFF] {
             for n in [0usize, 1, 2, 7, 16, 125, 250] {
-                shapes.push(AddressedValues::registers(address, Registers::new(&bytes[..n.min(bytes.len())])));
+                shapes
+                    .push(AddressedValues::registers(address, Registers::new(&bytes[..n.min(bytes.len())])));
             }
             for nbits in [0usize, 1, 8, 9, 32, 2000] {
                 let b = Bits::new(&bytes[..nbits.div_ceil(8)]).with_len(nbits);

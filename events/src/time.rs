@@ -263,7 +263,12 @@ mod tests {
         let slow = |secs: i64, micros: u32| {
             let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
             let sod = secs.rem_euclid(86_400);
-            format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}+0000", sod / 3600, (sod / 60) % 60, sod % 60)
+            format!(
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}+0000",
+                sod / 3600,
+                (sod / 60) % 60,
+                sod % 60
+            )
         };
         let seq = [
             (1_470_763_727i64, 1u32),
