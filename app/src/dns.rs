@@ -225,7 +225,7 @@ fn message(dir: Direction, bytes: &[u8], sink: &mut Sink<'_>) {
         let tx = sink.next_tx().saturating_sub(1);
         let first = q.map(|q| QuestionText { msg: bytes, name: q.name, text: qname.as_str() });
         let record = DnsRecord::new(&m, first, tx, suppressed);
-        sink.record_typed(dir, &record);
+        sink.record_written(dir, |w| record.write(w));
     }
 
     // Observation for the detectors (every message); it takes the name.

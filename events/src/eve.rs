@@ -165,13 +165,24 @@ fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
     out.push(b'"');
     match ip {
         IpAddr::V4(v4) => {
-            let mut num = itoa::Buffer::new();
+            // Assembled on the stack (at most `255.255.255.255`), one copy.
+            let mut buf = [0u8; 15];
+            let mut n = 0;
             for (i, o) in v4.octets().into_iter().enumerate() {
                 if i > 0 {
-                    out.push(b'.');
+                    n = put_ascii(&mut buf, n, b".");
                 }
-                out.extend_from_slice(num.format(o).as_bytes());
+                let digits = [b'0' + o / 100, b'0' + (o / 10) % 10, b'0' + o % 10];
+                let skip = if o >= 100 {
+                    0
+                } else if o >= 10 {
+                    1
+                } else {
+                    2
+                };
+                n = put_ascii(&mut buf, n, digits.get(skip..).unwrap_or_default());
             }
+            out.extend_from_slice(buf.get(..n).unwrap_or_default());
         }
         IpAddr::V6(v6) => {
             use std::io::Write;
@@ -181,6 +192,19 @@ fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
         }
     }
     out.push(b'"');
+}
+
+/// Copies `s` to `buf[n..]`; returns the new length (unchanged if it would
+/// not fit).
+#[inline]
+fn put_ascii(buf: &mut [u8; 15], n: usize, s: &[u8]) -> usize {
+    match buf.get_mut(n..n + s.len()) {
+        Some(d) => {
+            d.copy_from_slice(s);
+            n + s.len()
+        }
+        None => n,
+    }
 }
 
 /// The body of an EVE record. The variant name is the `event_type`; the
@@ -511,6 +535,21 @@ pub struct Heartbeat {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv4_text_equals_display() {
+        let octets = [0u8, 1, 9, 10, 42, 99, 100, 199, 200, 255];
+        for a in octets {
+            for b in octets {
+                for (c, d) in [(0u8, 0u8), (255, 255), (7, 100), (10, 9)] {
+                    let ip = IpAddr::from([a, b, c, d]);
+                    let mut out = Vec::new();
+                    write_ip(&mut out, ip);
+                    assert_eq!(String::from_utf8(out).unwrap(), format!("\"{ip}\""));
+                }
+            }
+        }
+    }
 
     #[test]
     fn alert_serialises_with_event_type_and_key() {

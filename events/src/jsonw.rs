@@ -38,6 +38,21 @@ impl<'a> JsonWriter<'a> {
         self.out.extend_from_slice(text.as_bytes());
     }
 
+    /// `bytes` verbatim: JSON text a builder assembled on its stack
+    /// (numbers, literal keys and punctuation).
+    ///
+    /// # Errors
+    /// When `bytes` is not ASCII (nothing is written): only ASCII JSON
+    /// punctuation and digits are expected here.
+    #[inline]
+    pub fn raw_ascii(&mut self, bytes: &[u8]) -> Result<(), serde_json::Error> {
+        if !bytes.is_ascii() {
+            return Err(serde::ser::Error::custom("raw_ascii: non-ASCII bytes"));
+        }
+        self.out.extend_from_slice(bytes);
+        Ok(())
+    }
+
     /// A JSON string, escaped exactly as `serde_json` escapes it.
     #[inline]
     pub fn string(&mut self, s: &str) {
@@ -103,6 +118,39 @@ impl<'a> JsonWriter<'a> {
     }
 }
 
+/// An object whose keys may all be absent: `{`, each present key after a
+/// comma unless it is the first, `}`.
+#[derive(Debug)]
+pub struct JsonObject<'w, 'a> {
+    w: &'w mut JsonWriter<'a>,
+    first: bool,
+}
+
+impl<'w, 'a> JsonObject<'w, 'a> {
+    /// Writes `{`.
+    pub fn open(w: &'w mut JsonWriter<'a>) -> Self {
+        w.raw("{");
+        Self { w, first: true }
+    }
+
+    /// Writes `quoted_key_colon` (a literal such as `"address":`), after a
+    /// comma unless it is the first key; returns the writer for the value.
+    #[inline]
+    pub fn key(&mut self, quoted_key_colon: &str) -> &mut JsonWriter<'a> {
+        if !self.first {
+            self.w.raw(",");
+        }
+        self.first = false;
+        self.w.raw(quoted_key_colon);
+        self.w
+    }
+
+    /// Writes `}`.
+    pub fn close(self) {
+        self.w.raw("}");
+    }
+}
+
 /// Serialises the text a [`JsonWriter`] closure writes as one raw JSON value
 /// (the generic `Serialize` path of hand-written bodies: tests, other
 /// serializers through `serde_json`'s raw-value marker).
@@ -153,6 +201,27 @@ mod tests {
         }
         let nested = serde_json::json!({"b": [1, 2.5, null], "a": "x\"y"});
         assert_eq!(written(|w| w.value(&nested).unwrap()), serde_json::to_string(&nested).unwrap());
+    }
+
+    #[test]
+    fn objects_with_optional_keys() {
+        assert_eq!(written(|w| JsonObject::open(w).close()), "{}");
+        let both = written(|w| {
+            let mut o = JsonObject::open(w);
+            o.key("\"a\":").int(1u8);
+            o.key("\"b\":").string("x");
+            o.close();
+        });
+        assert_eq!(both, r#"{"a":1,"b":"x"}"#);
+    }
+
+    #[test]
+    fn raw_ascii_refuses_other_bytes() {
+        let mut v = b"[".to_vec();
+        let mut w = JsonWriter::new(&mut v);
+        assert!(w.raw_ascii(b"1,2").is_ok());
+        assert!(w.raw_ascii(&[b'3', 0xc3, 0xa9]).is_err());
+        assert_eq!(v, b"[1,2");
     }
 
     #[test]

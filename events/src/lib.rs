@@ -21,5 +21,5 @@ mod time;
 pub mod wire;
 
 pub use eve::*;
-pub use jsonw::{JsonWriter, serialize_written};
+pub use jsonw::{JsonObject, JsonWriter, serialize_written};
 pub use time::Timestamp;
