@@ -165,24 +165,22 @@ fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
     out.push(b'"');
     match ip {
         IpAddr::V4(v4) => {
-            // Assembled on the stack (at most `255.255.255.255`), one copy.
-            let mut buf = [0u8; 15];
+            // Assembled on the stack from the octet table, one copy out.
+            let mut buf = [0u8; 16];
             let mut n = 0;
-            for (i, o) in v4.octets().into_iter().enumerate() {
-                if i > 0 {
-                    n = put_ascii(&mut buf, n, b".");
+            for o in v4.octets() {
+                let (digits, len) = OCTET_TEXT[usize::from(o)];
+                let len = usize::from(len);
+                if let Some(d) = buf.get_mut(n..n + 3) {
+                    d.copy_from_slice(&digits);
                 }
-                let digits = [b'0' + o / 100, b'0' + (o / 10) % 10, b'0' + o % 10];
-                let skip = if o >= 100 {
-                    0
-                } else if o >= 10 {
-                    1
-                } else {
-                    2
-                };
-                n = put_ascii(&mut buf, n, digits.get(skip..).unwrap_or_default());
+                if let Some(dot) = buf.get_mut(n + len) {
+                    *dot = b'.';
+                }
+                n += len + 1;
             }
-            out.extend_from_slice(buf.get(..n).unwrap_or_default());
+            // Drop the last dot.
+            out.extend_from_slice(buf.get(..n - 1).unwrap_or_default());
         }
         IpAddr::V6(v6) => {
             use std::io::Write;
@@ -194,18 +192,23 @@ fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
     out.push(b'"');
 }
 
-/// Copies `s` to `buf[n..]`; returns the new length (unchanged if it would
-/// not fit).
-#[inline]
-fn put_ascii(buf: &mut [u8; 15], n: usize, s: &[u8]) -> usize {
-    match buf.get_mut(n..n + s.len()) {
-        Some(d) => {
-            d.copy_from_slice(s);
-            n + s.len()
-        }
-        None => n,
+/// Decimal text of every octet value, left-aligned, with its length.
+const OCTET_TEXT: [([u8; 3], u8); 256] = {
+    let mut t = [([0u8; 3], 0u8); 256];
+    let mut i = 0;
+    while i < 256 {
+        let v = i as u8;
+        t[i] = if v >= 100 {
+            ([b'0' + v / 100, b'0' + (v / 10) % 10, b'0' + v % 10], 3)
+        } else if v >= 10 {
+            ([b'0' + v / 10, b'0' + v % 10, 0], 2)
+        } else {
+            ([b'0' + v, 0, 0], 1)
+        };
+        i += 1;
     }
-}
+    t
+};
 
 /// The body of an EVE record. The variant name is the `event_type`; the
 /// payload sits under a key of the same name.
@@ -538,11 +541,13 @@ mod tests {
 
     #[test]
     fn ipv4_text_equals_display() {
-        let octets = [0u8, 1, 9, 10, 42, 99, 100, 199, 200, 255];
-        for a in octets {
-            for b in octets {
-                for (c, d) in [(0u8, 0u8), (255, 255), (7, 100), (10, 9)] {
-                    let ip = IpAddr::from([a, b, c, d]);
+        // Every octet value in every position, next to short and long ones.
+        for v in 0..=255u8 {
+            for pos in 0..4 {
+                for other in [0u8, 7, 42, 255] {
+                    let mut o = [other; 4];
+                    o[pos] = v;
+                    let ip = IpAddr::from(o);
                     let mut out = Vec::new();
                     write_ip(&mut out, ip);
                     assert_eq!(String::from_utf8(out).unwrap(), format!("\"{ip}\""));

@@ -199,7 +199,13 @@ fn push_escaped_contents(out: &mut Vec<u8>, s: &str) {
 pub(crate) fn push_str(out: &mut Vec<u8>, s: &str) {
     out.reserve(s.len() + 2);
     out.push(b'"');
-    push_escaped_contents(out, s);
+    // Most strings (names, addresses, identifiers) need no escape: one scan,
+    // one copy, without entering the escaping loop.
+    if find_escape(s.as_bytes()).is_none() {
+        out.extend_from_slice(s.as_bytes());
+    } else {
+        push_escaped_contents(out, s);
+    }
     out.push(b'"');
 }
 
