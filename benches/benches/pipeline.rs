@@ -46,21 +46,28 @@ fn main() {
         "worker CPU ns",
         "pps/worker"
     );
+    // Plain Modbus polling, 3 frames per transaction, and with the PLC's ACK
+    // of each request (4 frames: the shape of the Suricata figure).
     let poll = pipeline::root().join("pcaps/big/modbus-poll-100k.pcap");
-    if let Err(e) = pipeline::ensure_poll(&bin, &poll, 100_000) {
-        eprintln!("pipeline bench: {e}");
-        std::process::exit(1);
+    let poll_ack = pipeline::root().join("pcaps/big/modbus-poll-100k-ack.pcap");
+    for (path, server_ack) in [(&poll, false), (&poll_ack, true)] {
+        if let Err(e) = pipeline::ensure_poll(&bin, path, 100_000, server_ack) {
+            eprintln!("pipeline bench: {e}");
+            std::process::exit(1);
+        }
     }
     let runs: Vec<(&std::path::Path, usize, bool)> = [true, false]
         .into_iter()
         .flat_map(|log_all| [1usize, 2].map(|w| (pcap.as_path(), w, log_all)))
         .chain([true, false].map(|log_all| (poll.as_path(), 1usize, log_all)))
+        .chain([true, false].map(|log_all| (poll_ack.as_path(), 1usize, log_all)))
         .collect();
     for (file, workers, log_all) in runs {
-        if file == poll.as_path() && log_all {
+        if (file == poll.as_path() || file == poll_ack.as_path()) && log_all {
+            let frames = if file == poll.as_path() { 3 } else { 4 };
             println!(
-                "modbus polling capture {} (one session, 100 000 request/response pairs):",
-                poll.display()
+                "modbus polling capture {} (one session, 100 000 request/response pairs, {frames} frames each):",
+                file.display()
             );
         }
         match pipeline::replay(&bin, file, workers, log_all) {

@@ -101,7 +101,7 @@ fn field(line: &str, before: &str) -> Option<u64> {
 
 /// The Modbus polling capture at `path` (`pairs` transactions), generated
 /// when missing.
-pub(crate) fn ensure_poll(bin_dir: &Path, path: &Path, pairs: u64) -> Result<(), String> {
+pub(crate) fn ensure_poll(bin_dir: &Path, path: &Path, pairs: u64, server_ack: bool) -> Result<(), String> {
     if path.is_file() {
         return Ok(());
     }
@@ -111,6 +111,7 @@ pub(crate) fn ensure_poll(bin_dir: &Path, path: &Path, pairs: u64) -> Result<(),
     let st = Command::new(bin_dir.join("centinela-pcapgen"))
         .args(["poll", "--pairs", &pairs.to_string(), "--out"])
         .arg(path)
+        .args(server_ack.then_some("--server-ack"))
         .status()
         .map_err(|e| format!("centinela-pcapgen: {e}"))?;
     if st.success() { Ok(()) } else { Err("centinela-pcapgen poll failed".into()) }

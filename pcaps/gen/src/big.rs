@@ -12,11 +12,11 @@ use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use crate::cases::normal::{Dnp3Outstation, dnp3_poll_step, dnp3_startup};
-use crate::cases::{ModbusLink, Tally, a_rec, dns_lookup};
+use crate::cases::{ModbusLink, Tally, a_rec, dns_lookup, modbus_reply};
 use crate::proto::dnp3::{self, Association};
 use crate::proto::dns::{rcode, rtype};
-use crate::proto::modbus::Request;
-use crate::scenario::{Channel, Dir, Host, Periodic, Scenario, TcpSession, run_periodic};
+use crate::proto::modbus::{self, Request};
+use crate::scenario::{Channel, Dir, Host, LINK_DELAY_US, Periodic, Scenario, TcpSession, run_periodic};
 
 /// Seed used when none is given.
 pub const DEFAULT_SEED: u64 = 0xB16_0001;
@@ -188,9 +188,11 @@ fn new_bulk(sc: &mut Scenario, i: usize) -> Bulk {
 /// Writes a plain Modbus/TCP polling capture to `path`: one master, one
 /// PLC, one TCP session (handshake, `pairs` read-holding-registers
 /// transactions of 10 registers every 10 ms, each request, response and
-/// ACK its own segment, FIN). The shape of the capture the issue's
-/// Suricata figure was taken on, for side-by-side runs.
-pub fn write_poll(path: &Path, pairs: u64, seed: u64) -> io::Result<Stats> {
+/// ACK its own segment, FIN). With `server_ack` the PLC also acknowledges
+/// each request with a pure ACK before it answers (4 frames per
+/// transaction: the shape of the capture the Suricata figure was
+/// taken on, 402 k packets for 100 k pairs), for side-by-side runs.
+pub fn write_poll(path: &Path, pairs: u64, seed: u64, server_ack: bool) -> io::Result<Stats> {
     let mut w = BufWriter::with_capacity(1 << 20, File::create(path)?);
     let mut sc = Scenario::new(seed);
     sc.server_delay_us = (300, 100);
@@ -200,7 +202,23 @@ pub fn write_poll(path: &Path, pairs: u64, seed: u64) -> io::Result<Stats> {
     let mut written = 0u64;
     for i in 0..pairs {
         let start = ((i % 10) * 10) as u16;
-        link.transact(&mut sc, &Request::ReadHoldingRegisters { start, qty: 10 });
+        let req = Request::ReadHoldingRegisters { start, qty: 10 };
+        match (&mut link.ch, server_ack) {
+            (Channel::Tcp(s), true) => {
+                link.tid = link.tid.wrapping_add(1);
+                let resp = modbus_reply(&mut sc, &req);
+                s.send(&mut sc, Dir::ToServer, &modbus::request(link.tid, link.unit, &req));
+                sc.advance(LINK_DELAY_US);
+                s.ack(&mut sc, Dir::ToClient);
+                let d = sc.jitter(sc.server_delay_us.0, sc.server_delay_us.1);
+                sc.advance(d);
+                s.send(&mut sc, Dir::ToClient, &modbus::response(link.tid, link.unit, &resp));
+                sc.advance(LINK_DELAY_US);
+                s.ack(&mut sc, Dir::ToServer);
+                sc.advance(LINK_DELAY_US);
+            }
+            _ => link.transact(&mut sc, &req),
+        }
         sc.advance(10_000);
         if sc.pending_bytes() >= DRAIN_AT {
             written += sc.pending_bytes() as u64;
@@ -249,15 +267,25 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("pcapgen-poll-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("poll.pcap");
-        let st = write_poll(&p, 10, DEFAULT_SEED).unwrap();
+        let st = write_poll(&p, 10, DEFAULT_SEED, false).unwrap();
         assert_eq!(st.frames, 10 * 3 + 6);
         let bytes = std::fs::read(&p).unwrap();
         assert_eq!(bytes.len() as u64, st.bytes);
         assert_eq!(&bytes[..4], &[0xd4, 0xc3, 0xb2, 0xa1]);
         // Deterministic for a seed.
-        let again = write_poll(&dir.join("again.pcap"), 10, DEFAULT_SEED).unwrap();
+        let again = write_poll(&dir.join("again.pcap"), 10, DEFAULT_SEED, false).unwrap();
         assert_eq!(again, st);
         assert_eq!(std::fs::read(dir.join("again.pcap")).unwrap(), bytes);
+        // With the server's ACK: four frames per transaction, every one in
+        // capture-time order, and the same transactions.
+        let acked = write_poll(&dir.join("acked.pcap"), 10, DEFAULT_SEED, true).unwrap();
+        assert_eq!(acked.frames, 10 * 4 + 6);
+        let recs_bytes = std::fs::read(dir.join("acked.pcap")).unwrap();
+        let recs = pcap::records(&recs_bytes).unwrap();
+        assert_eq!(recs.len() as u64, acked.frames);
+        assert!(recs.windows(2).all(|w| w[0].ts_us <= w[1].ts_us));
+        let payloads = |b: &[u8]| pcap::records(b).unwrap().iter().filter(|r| r.data.len() > 54).count();
+        assert_eq!(payloads(&recs_bytes), payloads(&bytes));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -53,6 +53,10 @@ enum Cmd {
         /// Seed.
         #[arg(long, default_value_t = big::DEFAULT_SEED)]
         seed: u64,
+        /// The PLC acknowledges each request with a pure ACK before it
+        /// answers (4 frames per transaction instead of 3).
+        #[arg(long)]
+        server_ack: bool,
     },
     /// Stream the big benchmark mix (Modbus + DNP3 + DNS + bulk TCP/UDP background).
     Big {
@@ -121,8 +125,8 @@ fn main() -> Result<()> {
             let c = cases::find(&name).with_context(|| format!("no such case: {name}"))?;
             fs::write(&out, cases::generate(c).0)?;
         }
-        Cmd::Poll { pairs, out, seed } => {
-            let stats = big::write_poll(&out, pairs, seed)?;
+        Cmd::Poll { pairs, out, seed, server_ack } => {
+            let stats = big::write_poll(&out, pairs, seed, server_ack)?;
             println!(
                 "{}: {} bytes, {} frames, {pairs} Modbus transactions",
                 out.display(),
