@@ -714,7 +714,7 @@ impl ModbusRecord<'_> {
             w.int(self.suppressed);
         }
         w.raw(",\"transport\":");
-        w.string(self.transport);
+        w.plain(self.transport);
         if self.unanswered {
             w.raw(",\"unanswered\":true");
         }
@@ -758,13 +758,13 @@ struct PduRecord<'a> {
 impl PduRecord<'_> {
     fn write(&self, w: &mut JsonWriter<'_>) -> Result<(), serde_json::Error> {
         w.raw("{\"access_type\":");
-        w.string(self.access_type);
+        w.plain(self.access_type);
         if !self.anomalies.is_empty() {
             w.raw(",\"anomalies\":");
             w.value(&self.anomalies)?;
         }
         w.raw(",\"category\":");
-        w.string(self.category);
+        w.plain(self.category);
         if let Some(d) = &self.data {
             w.raw(",\"data\":");
             w.hex(d.0);
@@ -778,10 +778,10 @@ impl PduRecord<'_> {
             w.value(d)?;
         }
         w.raw(",\"error_flags\":");
-        w.string(self.error_flags);
+        w.plain(self.error_flags);
         if let Some(e) = &self.exception {
             w.raw(",\"exception\":{\"code\":");
-            w.string(e.code);
+            w.plain(e.code);
             w.raw(",\"raw\":");
             w.int(e.raw);
             w.raw("}");
@@ -792,7 +792,7 @@ impl PduRecord<'_> {
             w.raw("}");
         }
         w.raw(",\"function_code\":");
-        w.string(self.function_code);
+        w.plain(self.function_code);
         w.raw(",\"function_raw\":");
         w.int(self.function_raw);
         if let Some(m) = &self.mei {
@@ -1769,6 +1769,26 @@ mod tests {
             let want: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
             assert_eq!(serde_json::to_string(&Hex(&bytes)).unwrap(), format!("\"{want}\""), "{n} bytes");
             assert_eq!(Hex(&bytes).to_string(), want);
+        }
+    }
+
+    /// Every name the tables written with `JsonWriter::plain` can return
+    /// needs no JSON escaping.
+    #[test]
+    fn plain_name_tables_need_no_escaping() {
+        let plain = |s: &str| assert_eq!(serde_json::to_string(s).unwrap(), format!("\"{s}\""), "{s:?}");
+        for code in 0..=255u8 {
+            let f = FunctionCode::from_u8(code);
+            plain(function_name(f));
+            plain(access_type(f));
+            plain(category(f));
+            plain(exception_name(ExceptionCode::from_u8(code)));
+        }
+        for bits in 0..(1u32 << 16) {
+            plain(error_flags(Flags::from_bits(bits)));
+        }
+        for t in [Transport::Tcp, Transport::Udp, Transport::RtuOverTcp] {
+            plain(t.as_str());
         }
     }
 

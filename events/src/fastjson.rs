@@ -116,7 +116,7 @@ fn needs_escape(b: u8) -> bool {
 /// loads: field names, variant names and short values cost one or two
 /// mask computations and no byte loop.
 #[inline]
-fn find_escape(bytes: &[u8]) -> Option<usize> {
+pub(crate) fn find_escape(bytes: &[u8]) -> Option<usize> {
     let len = bytes.len();
     if len >= 8 {
         let (chunks, tail) = bytes.as_chunks::<8>();

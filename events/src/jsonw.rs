@@ -59,6 +59,19 @@ impl<'a> JsonWriter<'a> {
         fastjson::push_str(self.out, s);
     }
 
+    /// A string from a fixed table of names that need no escaping (function
+    /// names, categories), quoted and copied without scanning. Callers test
+    /// that every value their table can return needs no escaping; debug
+    /// builds check each call.
+    #[inline]
+    pub fn plain(&mut self, s: &'static str) {
+        debug_assert!(fastjson::find_escape(s.as_bytes()).is_none(), "plain() needs escaping: {s:?}");
+        self.out.reserve(s.len() + 2);
+        self.out.push(b'"');
+        self.out.extend_from_slice(s.as_bytes());
+        self.out.push(b'"');
+    }
+
     /// An integer, as `serde_json` writes it.
     #[inline]
     pub fn int<I: itoa::Integer>(&mut self, v: I) {
@@ -190,6 +203,7 @@ mod tests {
         assert_eq!(written(|w| w.int(-5i32)), "-5");
         assert_eq!(written(|w| w.bool(true)), "true");
         assert_eq!(written(|w| w.bool(false)), "false");
+        assert_eq!(written(|w| w.plain("READ | COILS")), "\"READ | COILS\"");
         for (secs, micros) in [(0i64, 0u32), (1_470_763_727, 123_456), (-1, 5), (253_402_300_800, 7)] {
             let t = crate::Timestamp::from_micros(secs, micros);
             assert_eq!(written(|w| w.timestamp(&t)), serde_json::to_string(&t).unwrap());
