@@ -162,6 +162,9 @@ pub fn index_readme() -> String {
          cargo test -p centinela-pcapgen --test tshark_counts\n\
          # the big benchmark mix (Modbus + DNP3 + DNS + bulk TCP/UDP), never committed\n\
          cargo run -p centinela-pcapgen --release -- big --size 1G --out pcaps/big/ics-mix-1g.pcap\n\
+         # plain Modbus/TCP polling for the pipeline bench (100 000 pairs; 3 frames each,\n\
+         # or 4 with --server-ack, the shape of the Suricata comparison), never committed\n\
+         cargo run -p centinela-pcapgen --release -- poll --pairs 100000 --server-ack --out pcaps/big/modbus-poll-100k-ack.pcap\n\
          # real-stack captures (root: tcpdump on lo, port 502)\n\
          sudo pcaps/realstack/capture.sh\n\
          ```\n\n\
