@@ -811,7 +811,7 @@ impl PduRecord<'_> {
         w.int(self.unit_id);
         if let Some(v) = &self.values {
             w.raw(",\"values\":");
-            write_values(w, v.0.clone())?;
+            write_values(w, v.0.clone());
         }
         if let Some(wr) = &self.write {
             w.raw(",\"write\":");
@@ -1037,72 +1037,31 @@ struct Values<'a>(AddressedValues<'a>);
 
 impl Serialize for Values<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        serialize_written(s, |w| write_values(w, self.0.clone()))
+        serialize_written(s, |w| {
+            write_values(w, self.0.clone());
+            Ok(())
+        })
     }
 }
 
-/// Stack buffer the `values` text is assembled in before each copy out.
-const VALUES_CHUNK: usize = 1024;
-/// Longest entry: `,{"address":65535,"value":65535}`.
-const VALUE_ENTRY_MAX: usize = 32;
-
 /// `[{"address":A,"value":V},...]`: registers as numbers, coils as booleans
-/// (up to 2 000 values per record, so each entry is assembled on the stack
-/// with inline copies and digits, and copied out once per kilobyte).
-fn write_values(w: &mut JsonWriter<'_>, values: AddressedValues<'_>) -> Result<(), serde_json::Error> {
-    let mut buf = [0u8; VALUES_CHUNK];
-    let mut n = put(&mut buf, 0, b"[");
+/// (up to 2 000 values per record: two literal keys each, no serde calls).
+fn write_values(w: &mut JsonWriter<'_>, values: AddressedValues<'_>) {
+    w.raw("[");
     for (i, (address, value)) in values.enumerate() {
-        if n + VALUE_ENTRY_MAX > VALUES_CHUNK {
-            w.raw_ascii(buf.get(..n).unwrap_or_default())?;
-            n = 0;
-        }
-        n = put(&mut buf, n, if i == 0 { b"{\"address\":" } else { b",{\"address\":" });
-        n = put_u16(&mut buf, n, address);
+        w.raw(if i == 0 { "{\"address\":" } else { ",{\"address\":" });
+        w.int(address);
         match value {
-            Value::Bit(true) => n = put(&mut buf, n, b",\"value\":true}"),
-            Value::Bit(false) => n = put(&mut buf, n, b",\"value\":false}"),
+            Value::Bit(true) => w.raw(",\"value\":true}"),
+            Value::Bit(false) => w.raw(",\"value\":false}"),
             Value::Register(r) => {
-                n = put(&mut buf, n, b",\"value\":");
-                n = put_u16(&mut buf, n, r);
-                n = put(&mut buf, n, b"}");
+                w.raw(",\"value\":");
+                w.int(r);
+                w.raw("}");
             }
         }
     }
-    n = put(&mut buf, n, b"]");
-    w.raw_ascii(buf.get(..n).unwrap_or_default())
-}
-
-/// Copies `s` to `buf[n..]`; returns the new length (unchanged if it would
-/// not fit, which the callers' [`VALUE_ENTRY_MAX`] margin rules out).
-#[inline]
-fn put(buf: &mut [u8; VALUES_CHUNK], n: usize, s: &[u8]) -> usize {
-    match buf.get_mut(n..n + s.len()) {
-        Some(d) => {
-            d.copy_from_slice(s);
-            n + s.len()
-        }
-        None => n,
-    }
-}
-
-/// Writes `v` in decimal at `buf[n..]`; returns the new length.
-#[inline]
-fn put_u16(buf: &mut [u8; VALUES_CHUNK], n: usize, v: u16) -> usize {
-    let len = match v {
-        0..=9 => 1,
-        10..=99 => 2,
-        100..=999 => 3,
-        1000..=9999 => 4,
-        _ => 5,
-    };
-    let Some(d) = buf.get_mut(n..n + len) else { return n };
-    let mut v = v;
-    for c in d.iter_mut().rev() {
-        *c = b'0' + (v % 10) as u8;
-        v /= 10;
-    }
-    n + len
+    w.raw("]");
 }
 
 /// Raw bytes written as a lower-case hex string without building a
@@ -1864,7 +1823,10 @@ mod tests {
             let want = serde_json::to_string(&Generic(v.clone())).unwrap();
             assert_eq!(serde_json::to_string(&Values(v.clone())).unwrap(), want);
             assert_eq!(RawJson::from_serialize(&Values(v.clone())).unwrap().get(), want);
-            let hot = RawJson::from_writer(|w| write_values(w, v.clone()));
+            let hot = RawJson::from_writer(|w| {
+                write_values(w, v.clone());
+                Ok(())
+            });
             assert_eq!(hot.unwrap().get(), want);
             let pair = RawJson::from_serialize(&[Values(v.clone()), Values(v)]).unwrap();
             assert_eq!(pair.get(), format!("[{want},{want}]"));

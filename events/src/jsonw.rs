@@ -38,21 +38,6 @@ impl<'a> JsonWriter<'a> {
         self.out.extend_from_slice(text.as_bytes());
     }
 
-    /// `bytes` verbatim: JSON text a builder assembled on its stack
-    /// (numbers, literal keys and punctuation).
-    ///
-    /// # Errors
-    /// When `bytes` is not ASCII (nothing is written): only ASCII JSON
-    /// punctuation and digits are expected here.
-    #[inline]
-    pub fn raw_ascii(&mut self, bytes: &[u8]) -> Result<(), serde_json::Error> {
-        if !bytes.is_ascii() {
-            return Err(serde::ser::Error::custom("raw_ascii: non-ASCII bytes"));
-        }
-        self.out.extend_from_slice(bytes);
-        Ok(())
-    }
-
     /// A JSON string, escaped exactly as `serde_json` escapes it.
     #[inline]
     pub fn string(&mut self, s: &str) {
@@ -227,15 +212,6 @@ mod tests {
             o.close();
         });
         assert_eq!(both, r#"{"a":1,"b":"x"}"#);
-    }
-
-    #[test]
-    fn raw_ascii_refuses_other_bytes() {
-        let mut v = b"[".to_vec();
-        let mut w = JsonWriter::new(&mut v);
-        assert!(w.raw_ascii(b"1,2").is_ok());
-        assert!(w.raw_ascii(&[b'3', 0xc3, 0xa9]).is_err());
-        assert_eq!(v, b"[1,2");
     }
 
     #[test]
