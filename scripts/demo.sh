@@ -42,7 +42,8 @@ for _ in $(seq 1 100); do
 done
 say "collector listening on $URL"
 
-mapfile -t PCAPS < <(find pcaps -path pcaps/gen -prune -o \( -name '*.pcap' -o -name '*.pcapng' \) -print | LC_ALL=C sort)
+# pcaps/big holds the never-committed benchmark captures (gitignored), not bundled ones.
+mapfile -t PCAPS < <(find pcaps \( -path pcaps/gen -o -path pcaps/big \) -prune -o \( -name '*.pcap' -o -name '*.pcapng' \) -print | LC_ALL=C sort)
 say "sensor: replaying ${#PCAPS[@]} bundled captures with forwarding (EVE copy in out/demo/eve.json)"
 "$BIN/centinela" replay --quiet --config "$D/centinela.toml" --eve "$D/eve.json" "${PCAPS[@]}"
 
