@@ -156,7 +156,8 @@ impl Counters {
             overlap_different,
             overflows,
             midstream,
-            ignored
+            ignored,
+            bypassed
         );
         add_fields!(self.defrag, o.defrag, fragments, reassembled, timeouts, cap_drops, overlaps, too_large);
         for (k, v) in &o.anomalies {
@@ -268,6 +269,7 @@ pub fn stats_json(
             "reassembly_overflow": c.stream.overflows,
             "midstream": c.stream.midstream,
             "ignored": c.stream.ignored,
+            "bypassed_segments": c.stream.bypassed,
             "reassembly_memory": w.reassembly_memory,
         },
         "anomaly": {

@@ -20,6 +20,10 @@
 //! * **Gaps**: a hole is declared lost when the receiver acknowledges past
 //!   it (the sender will never retransmit it), when the buffer caps are
 //!   reached (`stream.reassembly_overflow`), and when the flow closes.
+//! * **Bypass** (in the worker): once a flow's app protocol is decided as
+//!   none, its segments are no longer given to reassembly (nothing would
+//!   consume the bytes); they are counted as `bypassed_segments` and any
+//!   out-of-order buffer is released.
 
 use std::collections::BTreeMap;
 
@@ -83,6 +87,9 @@ pub struct StreamCounters {
     pub midstream: u64,
     /// Segments ignored (out of window, before the stream start, no SYN with midstream off).
     pub ignored: u64,
+    /// Data segments of flows no parser consumes (app protocol undetected):
+    /// counted in `segments` too, but not reassembled.
+    pub bypassed: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default)]

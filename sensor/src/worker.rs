@@ -775,7 +775,20 @@ impl Worker {
             *tcp = TcpState::Closed;
         }
         let stream_closed = *app_closed;
-        {
+        if matches!(app, AppSlot::Nothing) {
+            // Bypass: no parser consumes this flow's bytes (probing gave up
+            // or a gap came first), so reassembling them is wasted work and
+            // buffered memory. The segments are counted; whatever is still
+            // buffered out of order is released once.
+            if !payload.is_empty() && t.flags & tcpflag::RST == 0 {
+                self.counters.stream.segments += 1;
+                self.counters.stream.bypassed += 1;
+            }
+            if mine.memory() + peer.memory() != 0 {
+                mine.release(&mut self.budget);
+                peer.release(&mut self.budget);
+            }
+        } else {
             let mut sink = StreamSink {
                 app: &mut *app,
                 dir: dir_of(from_client),

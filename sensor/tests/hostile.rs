@@ -263,3 +263,79 @@ fn a_million_flows_and_endless_out_of_order_segments_stay_under_the_caps() {
         assert!(a.saturating_sub(b) < 200 * 1024, "peak RSS grew by {} KiB", a.saturating_sub(b));
     }
 }
+
+/// A TCP flow no parser recognises is bypassed once probing gives up: its
+/// segments are counted but not reassembled, what it had buffered out of
+/// order is released at once, and its flow record is unaffected. A flow on
+/// a parsed port with the same segments is still reassembled.
+#[test]
+fn flow_without_a_parser_is_bypassed_not_reassembled() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let c = [10, 3, 0, 1];
+    let s = [10, 3, 0, 2];
+    let line = b"GET /index.html HTTP/1.1\r\n";
+    let mut pkts = vec![
+        (1_700_000_000, 0, tcp(c, s, 40000, 8080, 0, "S", b"")),
+        (1_700_000_000, 1, tcp(s, c, 8080, 40000, 500, "SA", b"")),
+        (1_700_000_000, 2, tcp(c, s, 40000, 8080, 1, "A", b"")),
+        // Buffered out of order while the protocol is still undecided.
+        (1_700_000_000, 3, tcp(c, s, 40000, 8080, 10_001, "A", &[b'x'; 900])),
+    ];
+    let mut seq = 1u32;
+    let mut usec = 4;
+    for _ in 0..12 {
+        pkts.push((1_700_000_000, usec, tcp(c, s, 40000, 8080, seq, "A", line)));
+        seq += line.len() as u32;
+        usec += 1;
+    }
+    // Later, in the next stats interval: one more segment, then the close.
+    pkts.push((1_700_000_005, 0, tcp(c, s, 40000, 8080, seq, "A", line)));
+    pkts.push((1_700_000_005, 1, tcp(c, s, 40000, 8080, seq + line.len() as u32, "FA", b"")));
+    pkts.push((1_700_000_005, 2, tcp(s, c, 8080, 40000, 501, "FA", b"")));
+    let data_segments = 1 + 12 + 1;
+    let f = temp_file(&dir, "bypass.pcap", &pcap(1, &pkts));
+    let mut cfg = Config::default();
+    cfg.stats.interval_s = 1;
+    let (out, r) = run_cfg(&[f], 1, cfg);
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let recs = records(&out);
+    let stats: Vec<_> =
+        recs.iter().filter(|r| r["event_type"] == "stats").map(|r| &r["stats"]["tcp"]).collect();
+    // The periodic record taken while the flow was alive: bypassed, and the
+    // out-of-order bytes buffered during probing already released.
+    let mid = stats.first().expect("a periodic stats record");
+    assert!(mid["bypassed_segments"].as_u64().unwrap_or(0) >= 1, "{mid}");
+    assert_eq!(mid["reassembly_memory"], 0, "{mid}");
+    let st = last_stats(&recs);
+    let tcp_st = &st["tcp"];
+    assert_eq!(tcp_st["segments"], data_segments, "{tcp_st}");
+    let bypassed = tcp_st["bypassed_segments"].as_u64().unwrap_or(0);
+    assert!(bypassed >= 8 && bypassed < data_segments, "{tcp_st}");
+    // Nothing reassembled past the probe, so no gap is declared for the hole.
+    assert_eq!(tcp_st["gaps"], 0, "{tcp_st}");
+    assert_eq!(anomalies(&recs, "stream.gap"), 0);
+    let flow = recs.iter().find(|r| r["event_type"] == "flow").expect("flow record");
+    assert_eq!(flow["flow"]["pkts_toserver"], 2 + data_segments + 1, "{flow}");
+    assert_eq!(flow["flow"]["pkts_toclient"], 2, "{flow}");
+    assert!(flow.get("app_proto").is_none_or(|p| p != "modbus"), "{flow}");
+
+    // The same segments to the Modbus port are reassembled (and resync).
+    let pkts502: Vec<_> = pkts
+        .iter()
+        .map(|(sec, usec, frame)| {
+            let mut f = frame.clone();
+            for at in [34usize, 36] {
+                if f[at..at + 2] == 8080u16.to_be_bytes() {
+                    f[at..at + 2].copy_from_slice(&502u16.to_be_bytes());
+                }
+            }
+            (*sec, *usec, f)
+        })
+        .collect();
+    let f = temp_file(&dir, "parsed.pcap", &pcap(1, &pkts502));
+    let (out, _) = run_cfg(&[f], 1, Config::default());
+    let st = last_stats(&records(&out));
+    assert_eq!(st["tcp"]["bypassed_segments"], 0, "{}", st["tcp"]);
+    assert_eq!(st["tcp"]["segments"], data_segments, "{}", st["tcp"]);
+    assert!(st["tcp"]["reassembled_bytes"].as_u64().unwrap_or(0) >= 12 * line.len() as u64, "{}", st["tcp"]);
+}
