@@ -282,11 +282,9 @@ fn flow_without_a_parser_is_bypassed_not_reassembled() {
         (1_700_000_000, 3, tcp(c, s, 40000, 8080, 10_001, "A", &[b'x'; 900])),
     ];
     let mut seq = 1u32;
-    let mut usec = 4;
-    for _ in 0..12 {
+    for usec in 4..16 {
         pkts.push((1_700_000_000, usec, tcp(c, s, 40000, 8080, seq, "A", line)));
         seq += line.len() as u32;
-        usec += 1;
     }
     // Later, in the next stats interval: one more segment, then the close.
     pkts.push((1_700_000_005, 0, tcp(c, s, 40000, 8080, seq, "A", line)));
