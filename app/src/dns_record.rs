@@ -31,7 +31,8 @@ use serde::ser::{SerializeMap, Serializer};
 
 /// The `dns` record body of one message. Written by hand ([`DnsRecord::write`]:
 /// literal keys in bytewise-sorted order, false flags and zero counts
-/// skipped); sections, `grouped` and `queries` go through their `Serialize`.
+/// skipped), sections, `grouped` and `queries` included; only the rarer
+/// record values (TXT, SOA, SRV, keys, EDNS, …) go through `Serialize`.
 pub(crate) struct DnsRecord<'a> {
     aa: bool,
     ad: bool,
@@ -73,7 +74,7 @@ impl<'a> DnsRecord<'a> {
             o.key("\"ad\":").bool(true);
         }
         if let Some(v) = &self.additionals {
-            o.key("\"additionals\":").value(v)?;
+            v.write(o.key("\"additionals\":"))?;
         }
         if self.additionals_truncated != 0 {
             o.key("\"additionals_truncated\":").int(self.additionals_truncated);
@@ -82,13 +83,13 @@ impl<'a> DnsRecord<'a> {
             o.key("\"anomalies\":").value(&self.anomalies)?;
         }
         if let Some(v) = &self.answers {
-            o.key("\"answers\":").value(v)?;
+            v.write(o.key("\"answers\":"))?;
         }
         if self.answers_truncated != 0 {
             o.key("\"answers_truncated\":").int(self.answers_truncated);
         }
         if let Some(v) = &self.authorities {
-            o.key("\"authorities\":").value(v)?;
+            v.write(o.key("\"authorities\":"))?;
         }
         if self.authorities_truncated != 0 {
             o.key("\"authorities_truncated\":").int(self.authorities_truncated);
@@ -96,9 +97,9 @@ impl<'a> DnsRecord<'a> {
         if self.cd {
             o.key("\"cd\":").bool(true);
         }
-        o.key("\"flags\":").value(&self.flags)?;
+        self.flags.write(o.key("\"flags\":"));
         if let Some(v) = &self.grouped {
-            o.key("\"grouped\":").value(v)?;
+            v.write(o.key("\"grouped\":"))?;
         }
         o.key("\"id\":").int(self.id);
         o.key("\"opcode\":").int(self.opcode);
@@ -106,12 +107,12 @@ impl<'a> DnsRecord<'a> {
             o.key("\"qr\":").bool(true);
         }
         if let Some(v) = &self.queries {
-            o.key("\"queries\":").value(v)?;
+            v.write(o.key("\"queries\":"))?;
         }
         if self.ra {
             o.key("\"ra\":").bool(true);
         }
-        o.key("\"rcode\":").value(&self.rcode)?;
+        self.rcode.write(o.key("\"rcode\":"));
         if self.rd {
             o.key("\"rd\":").bool(true);
         }
@@ -187,8 +188,12 @@ impl<'a> DnsRecord<'a> {
 /// The header flags word in lower-case hex without leading zeros.
 struct LowerHex(u16);
 
-impl Serialize for LowerHex {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+impl LowerHex {
+    fn write(&self, w: &mut JsonWriter<'_>) {
+        self.with_text(|t| w.string(t));
+    }
+
+    fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut buf = [0u8; 4];
         let mut at = buf.len();
@@ -203,7 +208,13 @@ impl Serialize for LowerHex {
                 break;
             }
         }
-        s.serialize_str(ascii(buf.get(at..).unwrap_or_default()))
+        f(ascii(buf.get(at..).unwrap_or_default()))
+    }
+}
+
+impl Serialize for LowerHex {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.with_text(|t| s.serialize_str(t))
     }
 }
 
@@ -214,6 +225,15 @@ fn ascii(b: &[u8]) -> &str {
 
 /// The RCODE's mnemonic, or `RCODEnnn` for an unnamed code.
 struct RcodeName(Rcode);
+
+impl RcodeName {
+    fn write(&self, w: &mut JsonWriter<'_>) {
+        match self.0.mnemonic() {
+            Some(name) => w.string(name),
+            None => w.string(generic("RCODE", self.0.code()).as_str()),
+        }
+    }
+}
 
 impl Serialize for RcodeName {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -396,6 +416,18 @@ fn is_plain(b: u8) -> bool {
 #[derive(Clone, Copy)]
 struct NameJson<'a>(Name<'a>);
 
+impl NameJson<'_> {
+    fn write(&self, w: &mut JsonWriter<'_>) -> Result<(), serde_json::Error> {
+        with_name_text(&self.0, |t| match t {
+            Some(t) => {
+                w.string(t);
+                Ok(())
+            }
+            None => w.value(self),
+        })
+    }
+}
+
 impl Serialize for NameJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         with_name_text(&self.0, |t| match t {
@@ -523,19 +555,37 @@ enum Simple<'a> {
     Hex(&'a [u8]),
 }
 
+impl Simple<'_> {
+    /// Addresses and names by hand; text and hex through `Serialize`.
+    fn write(&self, w: &mut JsonWriter<'_>) -> Result<(), serde_json::Error> {
+        match *self {
+            Simple::V4(a) => {
+                let t = v4_text(a);
+                w.string(t.as_str());
+                Ok(())
+            }
+            Simple::Name(n) => NameJson(n).write(w),
+            _ => w.value(self),
+        }
+    }
+}
+
+/// Dotted-quad text of `a` (at most 15 octets).
+fn v4_text(a: Ipv4Addr) -> StackStr<15> {
+    let mut t = StackStr::<15>::new();
+    for (i, o) in a.octets().into_iter().enumerate() {
+        if i > 0 {
+            let _ = t.push(b'.');
+        }
+        let _ = t.push_u8(o);
+    }
+    t
+}
+
 impl Serialize for Simple<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match *self {
-            Simple::V4(a) => {
-                let mut t = StackStr::<15>::new();
-                for (i, o) in a.octets().into_iter().enumerate() {
-                    if i > 0 {
-                        let _ = t.push(b'.');
-                    }
-                    let _ = t.push_u8(o);
-                }
-                s.serialize_str(t.as_str())
-            }
+            Simple::V4(a) => s.serialize_str(v4_text(a).as_str()),
             Simple::V6(a) => {
                 // The longest form is 45 octets (an IPv4-mapped address).
                 let mut t = StackStr::<48>::new();
@@ -779,9 +829,36 @@ impl<'a> SectionJson<'a> {
     }
 }
 
-impl Serialize for SectionJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(Entries::new(self.records.clone()).map(|e| EntryJson(e, self.qname)))
+impl SectionJson<'_> {
+    /// The entries as a JSON array: the plain-value entries (addresses,
+    /// names: nearly all) by hand, the others through [`EntryJson`].
+    fn write(&self, w: &mut JsonWriter<'_>) -> Result<(), serde_json::Error> {
+        w.raw("[");
+        for (i, e) in Entries::new(self.records.clone()).enumerate() {
+            if i > 0 {
+                w.raw(",");
+            }
+            if let Entry::Rr(r) = e
+                && let Value::Simple(v) = Value::of(&r)
+            {
+                w.raw("{\"rdata\":");
+                v.write(w)?;
+                w.raw(",\"rrname\":");
+                match self.qname.and_then(|q| q.text_if_pointer(&r.name)) {
+                    Some(text) => w.string(text),
+                    None => NameJson(r.name).write(w)?,
+                }
+                w.raw(",\"rrtype\":");
+                w.string(TypeName::new(r.rtype).as_str());
+                w.raw(",\"ttl\":");
+                w.int(r.ttl);
+                w.raw("}");
+            } else {
+                w.value(&EntryJson(e, self.qname))?;
+            }
+        }
+        w.raw("]");
+        Ok(())
     }
 }
 
@@ -844,15 +921,6 @@ enum GroupValue<'a> {
     Sshfp(Sshfp<'a>),
 }
 
-impl Serialize for GroupValue<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            GroupValue::Simple(v) => v.serialize(s),
-            GroupValue::Sshfp(v) => v.serialize(s),
-        }
-    }
-}
-
 fn grouped_value<'a>(e: &Entry<'a>) -> Option<GroupValue<'a>> {
     match e {
         Entry::Txt(_, text) => Some(GroupValue::Simple(Simple::Text(text))),
@@ -906,28 +974,31 @@ struct Grouped<'a> {
     types: TypeSet,
 }
 
-impl Serialize for Grouped<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
-        for &t in self.types.as_slice() {
-            m.serialize_entry(&TypeName::new(t), &GroupValues { answers: self.answers.clone(), rtype: t })?;
+impl Grouped<'_> {
+    fn write(&self, w: &mut JsonWriter<'_>) -> Result<(), serde_json::Error> {
+        w.raw("{");
+        for (i, &t) in self.types.as_slice().iter().enumerate() {
+            if i > 0 {
+                w.raw(",");
+            }
+            w.string(TypeName::new(t).as_str());
+            w.raw(":[");
+            let values = Entries::new(self.answers.clone())
+                .filter(|e| e.record().rtype == t)
+                .filter_map(|e| grouped_value(&e));
+            for (j, v) in values.enumerate() {
+                if j > 0 {
+                    w.raw(",");
+                }
+                match v {
+                    GroupValue::Simple(v) => v.write(w)?,
+                    GroupValue::Sshfp(v) => w.value(&v)?,
+                }
+            }
+            w.raw("]");
         }
-        m.end()
-    }
-}
-
-struct GroupValues<'a> {
-    answers: Records<'a>,
-    rtype: Type,
-}
-
-impl Serialize for GroupValues<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(
-            Entries::new(self.answers.clone())
-                .filter(|e| e.record().rtype == self.rtype)
-                .filter_map(|e| grouped_value(&e)),
-        )
+        w.raw("}");
+        Ok(())
     }
 }
 
@@ -965,31 +1036,23 @@ struct Queries<'a> {
     first: &'a str,
 }
 
-impl Serialize for Queries<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Query<'a> {
-            rrname: QName<'a>,
-            rrtype: TypeName,
-        }
-        enum QName<'a> {
-            Text(&'a str),
-            Name(Name<'a>),
-        }
-        impl Serialize for QName<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                match self {
-                    QName::Text(t) => s.serialize_str(t),
-                    QName::Name(n) => NameJson(*n).serialize(s),
-                }
+impl Queries<'_> {
+    fn write(&self, w: &mut JsonWriter<'_>) -> Result<(), serde_json::Error> {
+        w.raw("[");
+        for (i, q) in self.questions.clone().take(DNS_MAX_RECORDS_PER_SECTION).enumerate() {
+            if i == 0 {
+                w.raw("{\"rrname\":");
+                w.string(self.first);
+            } else {
+                w.raw(",{\"rrname\":");
+                NameJson(q.name).write(w)?;
             }
+            w.raw(",\"rrtype\":");
+            w.string(TypeName::new(q.qtype).as_str());
+            w.raw("}");
         }
-        s.collect_seq(self.questions.clone().take(DNS_MAX_RECORDS_PER_SECTION).enumerate().map(|(i, q)| {
-            Query {
-                rrname: if i == 0 { QName::Text(self.first) } else { QName::Name(q.name) },
-                rrtype: TypeName::new(q.qtype),
-            }
-        }))
+        w.raw("]");
+        Ok(())
     }
 }
 

@@ -130,11 +130,17 @@ const TEXT_LEN: usize = 31;
 
 /// Length of `YYYY-MM-DDTHH:MM:SS`, the part of the text fixed by the second.
 const SECOND_LEN: usize = 19;
+/// `YYYY-MM-DD`.
+const DATE_LEN: usize = 10;
 
 thread_local! {
     /// The second [`Timestamp::text`] formatted last on this thread and its
     /// `YYYY-MM-DDTHH:MM:SS` text (only seconds in the 0000–9999 range).
     static LAST_SECOND: Cell<Option<(i64, [u8; SECOND_LEN])>> = const { Cell::new(None) };
+    /// The day (days since the epoch) formatted last on this thread and its
+    /// `YYYY-MM-DD` text: a flow record's start and end, and the records of
+    /// other seconds, still skip the calendar arithmetic.
+    static LAST_DAY: Cell<Option<(i64, [u8; DATE_LEN])>> = const { Cell::new(None) };
 }
 
 /// `v` as `width` decimal digits at `b[at..]` (the low digits when wider).
@@ -160,13 +166,21 @@ impl Timestamp {
             _ => {
                 let days = self.secs.div_euclid(86_400);
                 let sod = self.secs.rem_euclid(86_400);
-                let (y, m, d) = civil_from_days(days);
-                if !(0..=9999).contains(&y) {
-                    return None;
+                match LAST_DAY.get() {
+                    Some((day, date)) if day == days => b[..DATE_LEN].copy_from_slice(&date),
+                    _ => {
+                        let (y, m, d) = civil_from_days(days);
+                        if !(0..=9999).contains(&y) {
+                            return None;
+                        }
+                        put_digits(&mut b, 0, 4, y as u64);
+                        put_digits(&mut b, 5, 2, u64::from(m));
+                        put_digits(&mut b, 8, 2, u64::from(d));
+                        let mut date = [0u8; DATE_LEN];
+                        date.copy_from_slice(&b[..DATE_LEN]);
+                        LAST_DAY.set(Some((days, date)));
+                    }
                 }
-                put_digits(&mut b, 0, 4, y as u64);
-                put_digits(&mut b, 5, 2, u64::from(m));
-                put_digits(&mut b, 8, 2, u64::from(d));
                 put_digits(&mut b, 11, 2, (sod / 3600) as u64);
                 put_digits(&mut b, 14, 2, ((sod / 60) % 60) as u64);
                 put_digits(&mut b, 17, 2, (sod % 60) as u64);
@@ -283,6 +297,30 @@ mod tests {
         ];
         for (secs, micros) in seq {
             assert_eq!(Timestamp::from_micros(secs, micros).to_string(), slow(secs, micros));
+        }
+        // The day cache: a walk of small and large steps (same second, same
+        // day, midnight crossings, other years, out of range), both ways.
+        let mut secs = 1_470_700_000i64;
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for i in 0..20_000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let step = match x % 8 {
+                0 => 0,
+                1..=3 => (x >> 8) as i64 % 120 - 60,
+                4 | 5 => (x >> 8) as i64 % 172_800 - 86_400,
+                6 => (x >> 8) as i64 % 400_000_000 - 200_000_000,
+                _ => 86_400 - secs.rem_euclid(86_400) - 1 + (x >> 8) as i64 % 3,
+            };
+            secs = secs.saturating_add(step);
+            if x % 997 == 0 {
+                secs = 253_402_300_800 + (x >> 12) as i64 % 100_000;
+            } else if !(-62_167_219_200..253_402_300_800).contains(&secs) {
+                secs = 1_470_700_000;
+            }
+            let micros = i % 1_000_000;
+            assert_eq!(Timestamp::from_micros(secs, micros).to_string(), slow(secs, micros), "{secs}");
         }
     }
 

@@ -137,7 +137,14 @@ impl FlowKey {
     /// Build the key of a packet; returns the key and whether the packet's
     /// source is the `lo` end.
     pub fn new(src: (IpAddr, u16), dst: (IpAddr, u16), proto: u8, vlan: [u16; 2]) -> (Self, bool) {
-        if src <= dst {
+        // IPv4 pairs compare as integers (the same order as the derived
+        // one: octets big-endian first, then the port), without the
+        // derived comparison's per-octet chain.
+        let src_is_lo = match (src.0, dst.0) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => (u32::from(a), src.1) <= (u32::from(b), dst.1),
+            _ => src <= dst,
+        };
+        if src_is_lo {
             (Self { lo: src, hi: dst, proto, vlan }, true)
         } else {
             (Self { lo: dst, hi: src, proto, vlan }, false)
@@ -552,6 +559,38 @@ mod tests {
         assert_eq!(k1.flow_id(t), k2.flow_id(t));
         assert_ne!(k1.flow_id(t), k1.flow_id(Timestamp::from_micros(100, 6)));
         assert_eq!(FlowKey::shard(a.0, b.0, [0, 0], 4), FlowKey::shard(b.0, a.0, [0, 0], 4));
+    }
+
+    /// The IPv4 integer comparison orients keys exactly as the derived
+    /// `(IpAddr, u16)` order does (addresses differing in any octet, equal
+    /// addresses with any ports, mixed families).
+    #[test]
+    fn key_orientation_matches_the_derived_order() {
+        let addrs: Vec<IpAddr> = [
+            "0.0.0.0",
+            "0.0.0.1",
+            "1.0.0.0",
+            "10.0.0.1",
+            "10.0.1.0",
+            "127.255.255.255",
+            "128.0.0.0",
+            "192.168.1.1",
+            "255.255.255.255",
+            "::1",
+            "fe80::1",
+        ]
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect();
+        for &a in &addrs {
+            for &b in &addrs {
+                for (pa, pb) in [(0u16, 0u16), (1, 0), (0, 1), (502, 40000), (65535, 65535)] {
+                    let (k, src_is_lo) = FlowKey::new((a, pa), (b, pb), 6, [0, 0]);
+                    assert_eq!(src_is_lo, (a, pa) <= (b, pb), "{a}:{pa} {b}:{pb}");
+                    assert!(k.lo <= k.hi);
+                }
+            }
+        }
     }
 
     #[test]
