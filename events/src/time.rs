@@ -314,7 +314,7 @@ mod tests {
                 _ => 86_400 - secs.rem_euclid(86_400) - 1 + (x >> 8) as i64 % 3,
             };
             secs = secs.saturating_add(step);
-            if x % 997 == 0 {
+            if x.is_multiple_of(997) {
                 secs = 253_402_300_800 + (x >> 12) as i64 % 100_000;
             } else if !(-62_167_219_200..253_402_300_800).contains(&secs) {
                 secs = 1_470_700_000;
