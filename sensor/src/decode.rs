@@ -171,33 +171,43 @@ impl Decoded<'_> {
 /// `LaxSlicedPacket` path ([`decode_lax`]); a test checks that both paths
 /// agree on every frame.
 pub fn decode(linktype: i32, frame: &[u8], verify: bool) -> Decoded<'_> {
+    // Built in place: `Decoded` is large, and returning it layer by layer
+    // (wrapped in `Option`) cost a copy per layer.
+    let mut d = Decoded::empty();
     let fast = match linktype {
         linktype::ETHERNET => match etherparse::Ethernet2Slice::from_slice_without_fcs(frame) {
-            Ok(e) => from_ether_payload(e.ether_type(), e.payload_slice(), verify),
-            Err(_) => Some(Decoded { stop: Some("decoder.ethernet.pkt_too_small"), ..Decoded::empty() }),
+            Ok(e) => from_ether_payload(&mut d, e.ether_type(), e.payload_slice(), verify),
+            Err(_) => stopped(&mut d, "decoder.ethernet.pkt_too_small"),
         },
         linktype::LINUX_SLL => match (be16(frame, 14), frame.get(16..)) {
-            (Some(et), Some(rest)) => from_ether_payload(EtherType(et), rest, verify),
-            _ => Some(Decoded { stop: Some("decoder.sll.pkt_too_small"), ..Decoded::empty() }),
+            (Some(et), Some(rest)) => from_ether_payload(&mut d, EtherType(et), rest, verify),
+            _ => stopped(&mut d, "decoder.sll.pkt_too_small"),
         },
         linktype::LINUX_SLL2 => match (be16(frame, 0), frame.get(20..)) {
-            (Some(et), Some(rest)) => from_ether_payload(EtherType(et), rest, verify),
-            _ => Some(Decoded { stop: Some("decoder.sll2.pkt_too_small"), ..Decoded::empty() }),
+            (Some(et), Some(rest)) => from_ether_payload(&mut d, EtherType(et), rest, verify),
+            _ => stopped(&mut d, "decoder.sll2.pkt_too_small"),
         },
         linktype::NULL | linktype::LOOP => match null_family(linktype, frame) {
-            Some(Some(rest)) => Some(from_ip_layer(Decoded::empty(), rest, verify)),
-            Some(None) => Some(Decoded { stop: Some("decoder.null.unsupported_type"), ..Decoded::empty() }),
-            None => Some(Decoded { stop: Some("decoder.null.pkt_too_small"), ..Decoded::empty() }),
+            Some(Some(rest)) => {
+                from_ip_layer(&mut d, rest, verify);
+                true
+            }
+            Some(None) => stopped(&mut d, "decoder.null.unsupported_type"),
+            None => stopped(&mut d, "decoder.null.pkt_too_small"),
         },
         linktype::RAW | linktype::RAW_12 | linktype::RAW_OPENBSD | linktype::IPV4 | linktype::IPV6 => {
-            Some(from_ip_layer(Decoded::empty(), frame, verify))
+            from_ip_layer(&mut d, frame, verify);
+            true
         }
-        _ => Some(Decoded { stop: Some("decoder.unsupported_linktype"), ..Decoded::empty() }),
+        _ => stopped(&mut d, "decoder.unsupported_linktype"),
     };
-    match fast {
-        Some(d) => d,
-        None => decode_lax(linktype, frame, verify),
-    }
+    if fast { d } else { decode_lax(linktype, frame, verify) }
+}
+
+/// Decoding stopped at the link layer with `name` (always handled here).
+fn stopped(d: &mut Decoded<'_>, name: &'static str) -> bool {
+    d.stop = Some(name);
+    true
 }
 
 /// The payload of a BSD null/loopback frame: `None` when shorter than the
@@ -217,10 +227,9 @@ fn null_family(lt: i32, frame: &[u8]) -> Option<Option<&[u8]>> {
 }
 
 /// Walk the ether types (VLAN tags) down to the IP layer, like etherparse's
-/// lax cursor. `None` for MACsec (left to [`decode_lax`]).
-fn from_ether_payload(mut et: EtherType, mut data: &[u8], verify: bool) -> Option<Decoded<'_>> {
+/// lax cursor, into `d`. `false` for MACsec and ARP (left to [`decode_lax`]).
+fn from_ether_payload<'a>(d: &mut Decoded<'a>, mut et: EtherType, mut data: &'a [u8], verify: bool) -> bool {
     const LINK_EXTS: usize = LaxSlicedPacket::LINK_EXTS_CAP;
-    let mut d = Decoded::empty();
     let mut exts = 0usize;
     loop {
         match et {
@@ -228,11 +237,11 @@ fn from_ether_payload(mut et: EtherType, mut data: &[u8], verify: bool) -> Optio
             | EtherType::PROVIDER_BRIDGING
             | EtherType::VLAN_DOUBLE_TAGGED_FRAME => {
                 if exts >= LINK_EXTS {
-                    return Some(d);
+                    return true;
                 }
                 let Ok(v) = etherparse::SingleVlanSlice::from_slice(data) else {
                     d.stop = Some(layer_name(Layer::VlanHeader, true));
-                    return Some(d);
+                    return true;
                 };
                 exts += 1;
                 if usize::from(d.nvlan) < MAX_VLANS {
@@ -243,21 +252,24 @@ fn from_ether_payload(mut et: EtherType, mut data: &[u8], verify: bool) -> Optio
                 et = p.ether_type;
                 data = p.payload;
             }
-            EtherType::MACSEC | EtherType::ARP => return None,
-            EtherType::IPV4 | EtherType::IPV6 => return Some(from_ip_layer(d, data, verify)),
-            _ => return Some(d),
+            EtherType::MACSEC | EtherType::ARP => return false,
+            EtherType::IPV4 | EtherType::IPV6 => {
+                from_ip_layer(d, data, verify);
+                return true;
+            }
+            _ => return true,
         }
     }
 }
 
 /// The IP layer and what follows, on top of what the link layers found.
-fn from_ip_layer<'a>(mut d: Decoded<'a>, data: &'a [u8], verify: bool) -> Decoded<'a> {
+fn from_ip_layer<'a>(d: &mut Decoded<'a>, data: &'a [u8], verify: bool) {
     use etherparse::err::ip::LaxHeaderSliceError;
     let (ip, ip_stop) = match etherparse::LaxIpSlice::from_slice(data) {
         Ok(x) => x,
         Err(e) => {
             d.stop = Some(layer_name(Layer::IpHeader, matches!(e, LaxHeaderSliceError::Len(_))));
-            return d;
+            return;
         }
     };
     if let Some((err, layer)) = &ip_stop {
@@ -304,7 +316,7 @@ fn from_ip_layer<'a>(mut d: Decoded<'a>, data: &'a [u8], verify: bool) -> Decode
     });
     // Like the lax cursor: no transport after an error or in a fragment.
     if pl.fragmented || d.stop.is_some() {
-        return d;
+        return;
     }
     let payload = pl.payload;
     let (l4, stop) = match pl.ip_number.0 {
@@ -342,7 +354,6 @@ fn from_ip_layer<'a>(mut d: Decoded<'a>, data: &'a [u8], verify: bool) -> Decode
         d.l4 = l4;
     }
     d.stop = stop;
-    d
 }
 
 /// The reference decoder over etherparse's `LaxSlicedPacket` (used for

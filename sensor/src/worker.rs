@@ -332,7 +332,17 @@ impl Worker {
         }
     }
 
+    /// Emit what the app layer and the detectors produced (nothing, for
+    /// most packets: only the emptiness checks are inlined).
+    #[inline]
     fn take_app_output(&mut self) {
+        if !(self.app_out.dns.is_empty() && self.app_out.events.is_empty() && self.det_events.is_empty()) {
+            self.take_app_output_slow();
+        }
+    }
+
+    #[inline(never)]
+    fn take_app_output_slow(&mut self) {
         if !self.app_out.dns.is_empty() {
             let dns = std::mem::take(&mut self.app_out.dns);
             for obs in &dns {
@@ -840,10 +850,15 @@ impl Worker {
         }
     }
 
+    #[inline]
     fn flush_stream_anomalies(&mut self, id: u32, pkt: &PacketCtx) {
-        if self.stream_anoms.is_empty() {
-            return;
+        if !self.stream_anoms.is_empty() {
+            self.flush_stream_anomalies_slow(id, pkt);
         }
+    }
+
+    #[inline(never)]
+    fn flush_stream_anomalies_slow(&mut self, id: u32, pkt: &PacketCtx) {
         let anoms = std::mem::take(&mut self.stream_anoms);
         for (name, from_client) in &anoms {
             self.flow_anomaly(id, "stream", name, *from_client, pkt.ts, pkt.pcap_cnt);
