@@ -1046,19 +1046,28 @@ impl Serialize for Values<'_> {
 
 /// `[{"address":A,"value":V},...]`: registers as numbers, coils as booleans
 /// (up to 2 000 values per record: two literal keys each, no serde calls).
-fn write_values(w: &mut JsonWriter<'_>, values: AddressedValues<'_>) {
+fn write_values(w: &mut JsonWriter<'_>, mut values: AddressedValues<'_>) {
+    // The longest element, `,{"address":65535,"value":65535}`, is 32 bytes.
+    w.reserve(values.size_hint().0.saturating_mul(32).saturating_add(2));
     w.raw("[");
-    for (i, (address, value)) in values.enumerate() {
-        w.raw(if i == 0 { "{\"address\":" } else { ",{\"address\":" });
-        w.int(address);
+    let element = |w: &mut JsonWriter<'_>, address: u16, value: Value| {
+        w.u16(address);
         match value {
             Value::Bit(true) => w.raw(",\"value\":true}"),
             Value::Bit(false) => w.raw(",\"value\":false}"),
             Value::Register(r) => {
                 w.raw(",\"value\":");
-                w.int(r);
+                w.u16(r);
                 w.raw("}");
             }
+        }
+    };
+    if let Some((address, value)) = values.next() {
+        w.raw("{\"address\":");
+        element(w, address, value);
+        for (address, value) in values {
+            w.raw(",{\"address\":");
+            element(w, address, value);
         }
     }
     w.raw("]");

@@ -151,7 +151,7 @@ impl Event {
             EventBody::Modbus { modbus: raw }
             | EventBody::Dnp3 { dnp3: raw }
             | EventBody::Dns { dns: raw }
-            | EventBody::Flow { flow: raw } => out.extend_from_slice(raw.get().as_bytes()),
+            | EventBody::Flow { flow: raw } => out.extend_from_slice(raw.as_bytes()),
             EventBody::Stats { stats } => serde_json::to_writer(&mut *out, stats)?,
             EventBody::Heartbeat { heartbeat } => serde_json::to_writer(&mut *out, heartbeat)?,
         }
@@ -286,14 +286,19 @@ impl EventBody {
 /// written verbatim inside the EVE line by [`Event::write_json`], so its key
 /// order is the order of the typed struct's fields.
 ///
-/// Invariant: the text is one valid JSON value (it is only ever produced by
-/// `serde_json`'s serializer or by re-serialising a parsed value).
+/// Invariant: the text is one valid JSON value in UTF-8 (it is only ever
+/// produced by `serde_json`'s serializer, the sensor's own serializer or a
+/// [`crate::JsonWriter`], which all write `&str` contents, ASCII punctuation
+/// and digits only, or by re-serialising a parsed value). It is kept as
+/// bytes, so the hot path neither re-validates it nor converts it: the text
+/// is checked only where a `&str` is asked for ([`RawJson::get`], off the
+/// hot path), and in debug builds where it is built.
 ///
 /// Deserialising goes through [`serde_json::Value`] (works with any
 /// deserializer, including the buffered one `#[serde(flatten)]` uses); the
 /// result is the compact re-serialisation of that value.
 #[derive(Clone, PartialEq, Eq)]
-pub struct RawJson(Box<str>);
+pub struct RawJson(Box<[u8]>);
 
 /// Scratch buffers larger than this are released after use (the per-thread
 /// serialisation buffer stays bounded).
@@ -368,11 +373,8 @@ impl RawJson {
     }
 
     fn from_json_bytes(b: &[u8]) -> Self {
-        // serde_json writes UTF-8 only; the fallback is unreachable.
-        match std::str::from_utf8(b) {
-            Ok(s) => Self(Box::from(s)),
-            Err(_) => Self(Box::from("null")),
-        }
+        debug_assert!(std::str::from_utf8(b).is_ok(), "record body is not UTF-8");
+        Self(Box::from(b))
     }
 
     /// The body of an already-built [`serde_json::Value`] (rare paths, tests).
@@ -383,23 +385,29 @@ impl RawJson {
 
     /// `{}`.
     pub fn empty_object() -> Self {
-        Self(Box::from("{}"))
+        Self(Box::from(&b"{}"[..]))
     }
 
-    /// The JSON text.
+    /// The JSON text (validated here: off the hot path; the writers only
+    /// produce UTF-8, so the `null` fallback is unreachable).
     pub fn get(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("null")
+    }
+
+    /// The JSON text's bytes, as the EVE line writer copies them.
+    pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
 
     /// Parsed back into a [`serde_json::Value`] (tests, tools; never the hot path).
     pub fn to_value(&self) -> serde_json::Value {
-        serde_json::from_str(&self.0).unwrap_or(serde_json::Value::Null)
+        serde_json::from_slice(&self.0).unwrap_or(serde_json::Value::Null)
     }
 }
 
 impl std::fmt::Debug for RawJson {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.get())
     }
 }
 
@@ -430,7 +438,7 @@ impl Serialize for RawJson {
     /// `Event::write_json`; other serializers are not supported for these
     /// bodies (they would see `serde_json`'s raw-value marker struct).
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match serde_json::value::RawValue::from_string(self.0.to_string()) {
+        match serde_json::value::RawValue::from_string(self.get().to_string()) {
             Ok(raw) => raw.serialize(s),
             Err(e) => Err(serde::ser::Error::custom(e)),
         }

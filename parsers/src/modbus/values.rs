@@ -215,6 +215,16 @@ impl Iterator for AddressedValues<'_> {
         self.next_address = address.checked_add(1);
         Some((address, value))
     }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        // As many values as are left, but no more than addresses are left.
+        let addresses = self.next_address.map_or(0, |a| 0x1_0000 - usize::from(a));
+        let (lo, hi) = match &self.inner {
+            Inner::Bits(it) => it.size_hint(),
+            Inner::Registers(it) => it.size_hint(),
+        };
+        (lo.min(addresses), Some(hi.map_or(addresses, |h| h.min(addresses))))
+    }
 }
 impl FusedIterator for AddressedValues<'_> {}
 
@@ -246,5 +256,10 @@ mod tests {
     fn addresses_stop_at_ffff() {
         let v: Vec<_> = AddressedValues::registers(0xFFFE, Registers::new(&[0, 1, 0, 2, 0, 3])).collect();
         assert_eq!(v, [(0xFFFE, Value::Register(1)), (0xFFFF, Value::Register(2))]);
+        let it = AddressedValues::registers(0xFFFE, Registers::new(&[0, 1, 0, 2, 0, 3]));
+        assert_eq!(it.size_hint(), (2, Some(2)));
+        let it = AddressedValues::bits(0, Bits::new(&[0xff, 0x01]).with_len(9));
+        assert_eq!(it.size_hint(), (9, Some(9)));
+        assert_eq!(it.count(), 9);
     }
 }
