@@ -8,7 +8,9 @@
 //! time per packet and per record (process CPU time: the machine may be
 //! shared, so wall time alone misleads).
 
-use centinela_app::{AppConfig, AppFlowState, AppOutput, AppProto, Direction, FlowInfo, L4, PacketCtx};
+use centinela_app::{
+    AppConfig, AppFlowState, AppOutput, AppProto, Direction, FlowInfo, L4, PacketCtx, Record,
+};
 use centinela_events::Timestamp;
 use centinela_pcapgen::proto::dnp3 as d3;
 use pcap_parser::{Linktype, PcapBlockOwned, PcapError, create_reader};
@@ -169,21 +171,35 @@ fn run(flows: &[Flow], rounds: u32, log_all: bool) -> (u64, u64, u64, f64, f64) 
                     L4::Udp => st.on_datagram(*dir, data, &pkt, &flow, &mut out),
                 }
                 pkts += 1;
-                for ev in out.events.drain(..) {
-                    buf.clear();
-                    serde_json::to_writer(&mut buf, &ev).expect("encode");
-                    bytes += buf.len() as u64;
+                // Records as the sensor writes them: events encoded, lines as they are.
+                out.for_each_record(|r| {
+                    bytes += match r {
+                        Record::Event(ev) => {
+                            buf.clear();
+                            serde_json::to_writer(&mut buf, ev).expect("encode");
+                            buf.len() as u64
+                        }
+                        Record::Line(l) => l.len() as u64,
+                    };
                     records += 1;
-                }
+                });
+                out.clear_records();
             }
             let pkt = PacketCtx { ts: Timestamp::new(1_700_000_000 + base + 99_999, 0), pcap_cnt: None };
             st.on_close(&pkt, &flow, &mut out);
-            for ev in out.events.drain(..) {
-                buf.clear();
-                serde_json::to_writer(&mut buf, &ev).expect("encode");
-                bytes += buf.len() as u64;
+            // Records as the sensor writes them: events encoded, lines as they are.
+            out.for_each_record(|r| {
+                bytes += match r {
+                    Record::Event(ev) => {
+                        buf.clear();
+                        serde_json::to_writer(&mut buf, ev).expect("encode");
+                        buf.len() as u64
+                    }
+                    Record::Line(l) => l.len() as u64,
+                };
                 records += 1;
-            }
+            });
+            out.clear_records();
         }
     }
     let wall = start.elapsed().as_secs_f64();

@@ -7,7 +7,9 @@
 //! observations handed to the detectors:
 //! `cargo run --release -p centinela-app --example dns_throughput [N] [mix|rich|both] [default|all|both]`.
 
-use centinela_app::{AppConfig, AppFlowState, AppOutput, AppProto, Direction, FlowInfo, L4, PacketCtx};
+use centinela_app::{
+    AppConfig, AppFlowState, AppOutput, AppProto, Direction, FlowInfo, L4, PacketCtx, Record,
+};
 use centinela_events::Timestamp;
 use centinela_pcapgen::proto::dns as g;
 use std::time::Instant;
@@ -116,12 +118,19 @@ fn run(label: &str, msgs: &Msgs, log_all: bool) {
         if let (Some(st), Some(flow)) = (states.get_mut(*f), flows.get(*f)) {
             st.on_datagram(*dir, msg, &pkt, flow, &mut out);
         }
-        for ev in out.events.drain(..) {
-            buf.clear();
-            serde_json::to_writer(&mut buf, &ev).expect("encode");
-            bytes += buf.len();
+        // Records as the sensor writes them: events encoded, lines as they are.
+        out.for_each_record(|r| {
+            bytes += match r {
+                Record::Event(ev) => {
+                    buf.clear();
+                    serde_json::to_writer(&mut buf, ev).expect("encode");
+                    buf.len()
+                }
+                Record::Line(l) => l.len(),
+            };
             records += 1;
-        }
+        });
+        out.clear_records();
         observations += out.dns.len();
         out.dns.clear();
     }

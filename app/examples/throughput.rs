@@ -3,7 +3,9 @@
 //! with EVE encoding of every record into a reused buffer:
 //! `cargo run --release -p centinela-app --example throughput`.
 
-use centinela_app::{AppConfig, AppFlowState, AppOutput, AppProto, Direction, FlowInfo, L4, PacketCtx};
+use centinela_app::{
+    AppConfig, AppFlowState, AppOutput, AppProto, Direction, FlowInfo, L4, PacketCtx, Record,
+};
 use centinela_events::Timestamp;
 use centinela_pcapgen::proto::modbus as mb;
 use std::time::Instant;
@@ -64,12 +66,19 @@ fn main() {
         for (k, (dir, seg, t)) in segs.iter().enumerate() {
             let pkt = PacketCtx { ts: Timestamp::new(1_700_000_000 + t, 0), pcap_cnt: Some(k as u64 + 1) };
             st.on_stream_data(*dir, seg, &pkt, &flow, &mut out);
-            for ev in out.events.drain(..) {
-                buf.clear();
-                serde_json::to_writer(&mut buf, &ev).expect("encode");
-                bytes += buf.len();
+            // Records as the sensor writes them: events encoded, lines as they are.
+            out.for_each_record(|r| {
+                bytes += match r {
+                    Record::Event(ev) => {
+                        buf.clear();
+                        serde_json::to_writer(&mut buf, ev).expect("encode");
+                        buf.len()
+                    }
+                    Record::Line(l) => l.len(),
+                };
                 records += 1;
-            }
+            });
+            out.clear_records();
         }
         let el = start.elapsed().as_secs_f64();
         let cpu = (cpu_s() - cpu0).max(0.01);

@@ -123,14 +123,132 @@ pub struct PacketCtx {
 
 /// Where the app layer puts what it produces. Owned by the worker, reused
 /// across packets (cleared by the worker after it has taken the contents).
+///
+/// Protocol records are written straight into [`AppOutput::lines`] as EVE
+/// JSON (no [`Event`] built, no body copied twice); anomalies, rarer, are
+/// built as [`Event`]s. Each line remembers how many events came before
+/// it, so the original order of both can be restored ([`AppOutput::take`]
+/// and the worker's writer do).
 #[derive(Debug, Default)]
 pub struct AppOutput {
-    /// EVE records to write (protocol records and anomalies).
+    /// Anomaly records to write.
     pub events: Vec<Event>,
+    /// Protocol records, written.
+    pub lines: Lines,
     /// DNS messages for the detectors.
     pub dns: Vec<DnsObservation>,
     /// Counters (accumulate; the worker does not clear them).
     pub stats: AppStats,
+}
+
+/// Most bytes of record lines an [`AppOutput`] keeps allocated between
+/// packets.
+pub const LINES_KEEP_BYTES: usize = 1 << 20;
+
+/// EVE lines (no newlines) in one buffer, in the order they were written.
+#[derive(Debug, Default)]
+pub struct Lines {
+    /// The lines' bytes, back to back.
+    pub buf: Vec<u8>,
+    /// Where each line is.
+    pub recs: Vec<Line>,
+}
+
+/// One line of a [`Lines`] buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line {
+    /// Offset in [`Lines::buf`].
+    pub start: usize,
+    /// Length in bytes.
+    pub len: usize,
+    /// How many of [`AppOutput::events`] were pushed before this line.
+    pub events_before: usize,
+}
+
+impl Lines {
+    /// Whether no line is held.
+    pub fn is_empty(&self) -> bool {
+        self.recs.is_empty()
+    }
+
+    /// Forget every line. The buffers are kept for the next packet, unless
+    /// one packet's records grew them beyond [`LINES_KEEP_BYTES`] (a burst
+    /// of frames delivered at once): then they are released.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.recs.clear();
+        if self.buf.capacity() > LINES_KEEP_BYTES {
+            self.buf = Vec::new();
+            self.recs = Vec::new();
+        }
+    }
+
+    /// The bytes of `line`.
+    pub fn get(&self, line: &Line) -> &[u8] {
+        self.buf.get(line.start..line.start + line.len).unwrap_or_default()
+    }
+}
+
+/// One record of an [`AppOutput`], in output order.
+#[derive(Debug, Clone, Copy)]
+pub enum Record<'a> {
+    /// A built event (anomalies).
+    Event(&'a Event),
+    /// A written EVE line (protocol records).
+    Line(&'a [u8]),
+}
+
+/// Call `f` on every record of `events` and `lines` (taken from an
+/// [`AppOutput`]) in the order the app layer produced them.
+pub fn for_each_record(events: &[Event], lines: &Lines, mut f: impl FnMut(Record<'_>)) {
+    let mut events = events.iter();
+    let mut done = 0;
+    for line in &lines.recs {
+        for ev in events.by_ref().take(line.events_before.saturating_sub(done)) {
+            f(Record::Event(ev));
+        }
+        done = done.max(line.events_before);
+        f(Record::Line(lines.get(line)));
+    }
+    for ev in events {
+        f(Record::Event(ev));
+    }
+}
+
+impl AppOutput {
+    /// Whether there is no record to take.
+    pub fn has_no_records(&self) -> bool {
+        self.events.is_empty() && self.lines.is_empty()
+    }
+
+    /// Call `f` on every record in the order the app layer produced them.
+    pub fn for_each_record(&self, f: impl FnMut(Record<'_>)) {
+        for_each_record(&self.events, &self.lines, f);
+    }
+
+    /// Forget every record (buffers kept; stats and DNS observations are
+    /// left alone).
+    pub fn clear_records(&mut self) {
+        self.events.clear();
+        self.lines.clear();
+    }
+
+    /// Every record as an [`Event`], in order, lines parsed back (tests and
+    /// tools; the sensor copies lines verbatim). Clears the records.
+    pub fn take(&mut self) -> Vec<Event> {
+        let mut v = Vec::with_capacity(self.events.len() + self.lines.recs.len());
+        self.for_each_record(|r| match r {
+            Record::Event(e) => v.push(e.clone()),
+            // Lines are written by this crate: always one EVE record.
+            Record::Line(l) => {
+                if let Ok(e) = serde_json::from_slice(l) {
+                    v.push(e);
+                }
+            }
+        });
+        self.clear_records();
+        v
+    }
 }
 
 /// Per-flow application-layer state: created once the flow's protocol is
@@ -266,5 +384,66 @@ impl AppFlowState {
             Inner::Dns(s) => s.memory(),
         };
         core::mem::size_of::<Self>() + inner + self.common.anomalies.memory() + self.common.records.memory()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use centinela_events::{EventBody, RawJson};
+
+    fn event(n: u64) -> Event {
+        Event {
+            timestamp: Timestamp::from_micros(1_700_000_000, 0),
+            flow_id: Some(n),
+            in_iface: None,
+            pcap_cnt: Some(n),
+            src_ip: None,
+            src_port: None,
+            dest_ip: None,
+            dest_port: None,
+            proto: None,
+            app_proto: None,
+            vlan: vec![],
+            community_id: None,
+            host: None,
+            body: EventBody::Flow { flow: RawJson::empty_object() },
+        }
+    }
+
+    fn push_line(out: &mut AppOutput, n: u64) {
+        let start = out.lines.buf.len();
+        event(n).write_json(&mut out.lines.buf).unwrap();
+        let len = out.lines.buf.len() - start;
+        out.lines.recs.push(Line { start, len, events_before: out.events.len() });
+    }
+
+    #[test]
+    fn records_come_back_in_the_order_they_were_produced() {
+        // e1 L2 L3 e4 e5 L6 e7: lines and events interleaved every way.
+        let mut out = AppOutput::default();
+        out.events.push(event(1));
+        push_line(&mut out, 2);
+        push_line(&mut out, 3);
+        out.events.push(event(4));
+        out.events.push(event(5));
+        push_line(&mut out, 6);
+        out.events.push(event(7));
+        let mut seen = Vec::new();
+        out.for_each_record(|r| {
+            seen.push(match r {
+                Record::Event(e) => (e.flow_id.unwrap(), 'e'),
+                Record::Line(l) => {
+                    let e: Event = serde_json::from_slice(l).unwrap();
+                    (e.flow_id.unwrap(), 'l')
+                }
+            });
+        });
+        assert_eq!(seen, [(1, 'e'), (2, 'l'), (3, 'l'), (4, 'e'), (5, 'e'), (6, 'l'), (7, 'e')]);
+        let taken = out.take();
+        assert_eq!(taken.iter().map(|e| e.flow_id.unwrap()).collect::<Vec<_>>(), [1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(taken[1], event(2));
+        assert!(out.has_no_records());
     }
 }

@@ -1050,7 +1050,8 @@ fn write_values(w: &mut JsonWriter<'_>, mut values: AddressedValues<'_>) {
     // The longest element, `,{"address":65535,"value":65535}`, is 32 bytes.
     w.reserve(values.size_hint().0.saturating_mul(32).saturating_add(2));
     w.raw("[");
-    let element = |w: &mut JsonWriter<'_>, address: u16, value: Value| {
+    #[inline(always)]
+    fn element(w: &mut JsonWriter<'_>, address: u16, value: Value) {
         w.u16(address);
         match value {
             Value::Bit(true) => w.raw(",\"value\":true}"),
@@ -1061,7 +1062,7 @@ fn write_values(w: &mut JsonWriter<'_>, mut values: AddressedValues<'_>) {
                 w.raw("}");
             }
         }
-    };
+    }
     if let Some((address, value)) = values.next() {
         w.raw("{\"address\":");
         element(w, address, value);

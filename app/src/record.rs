@@ -1,10 +1,12 @@
 //! Building EVE records: headers from the flow and packet, anomaly records
-//! through the per-flow anomaly limiter, protocol records through the record
-//! limiter. Allocation happens here and only here (when a record is built).
+//! through the per-flow anomaly limiter (built as `Event`s: allocation
+//! happens here), protocol records through the record limiter (written
+//! straight into the reused output lines: no allocation once they have
+//! grown).
 
 use crate::limit::{AnomalyLimiter, RateVerdict, RecordLimiter};
-use crate::{AppConfig, AppOutput, AppProto, Direction, FlowInfo, L4, PacketCtx};
-use centinela_events::{Anomaly, Event, EventBody, JsonWriter, RawJson};
+use crate::{AppConfig, AppOutput, AppProto, Direction, FlowInfo, L4, Line, PacketCtx};
+use centinela_events::{Anomaly, Event, EventBody, Head, JsonWriter, write_line};
 use serde::Serialize;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -71,10 +73,7 @@ pub(crate) fn header(
         src_port: Some(src.port()),
         dest_ip: Some(dst.ip()),
         dest_port: Some(dst.port()),
-        proto: Some(Cow::Borrowed(match flow.l4 {
-            L4::Tcp => "TCP",
-            L4::Udp => "UDP",
-        })),
+        proto: Some(Cow::Borrowed(l4_name(flow.l4))),
         app_proto: app.map(|p| Cow::Borrowed(p.as_str())),
         vlan: flow.vlan.clone(),
         community_id: Some(flow.community_id.clone()),
@@ -160,32 +159,52 @@ impl Sink<'_> {
         }
     }
 
-    /// Serialise `body` once (see `RawJson`) and push it as this flow's
-    /// protocol record. Serialising these typed bodies cannot fail (struct
-    /// keys, no custom errors); should it ever, the failure is an anomaly
-    /// (`<proto>.record_encoding_failed`), counted, never silent.
+    /// Write `body` as this flow's protocol record (see
+    /// [`Sink::record_written`]).
     pub(crate) fn record_typed<T: Serialize + ?Sized>(&mut self, dir: Direction, body: &T) {
-        self.record_raw(dir, RawJson::from_serialize(body));
+        self.record_written(dir, |w| w.value(body));
     }
 
-    /// [`Sink::record_typed`] for a body written by hand through a
-    /// [`JsonWriter`] (the hottest records).
+    /// Write this flow's protocol record straight into the output lines:
+    /// the header from the flow and packet, then the body written by hand
+    /// through a [`JsonWriter`] (the hottest records). Writing these bodies
+    /// cannot fail (struct keys, no custom errors); should it ever, the line
+    /// is dropped and the failure is an anomaly
+    /// (`<proto>.record_encoding_failed`), counted, never silent.
     pub(crate) fn record_written<F>(&mut self, dir: Direction, write: F)
     where
         F: FnOnce(&mut JsonWriter<'_>) -> Result<(), serde_json::Error>,
     {
-        self.record_raw(dir, RawJson::from_writer(write));
-    }
-
-    fn record_raw(&mut self, dir: Direction, raw: Result<RawJson, serde_json::Error>) {
-        match raw {
-            Ok(raw) => {
-                let body = match self.proto {
-                    AppProto::Modbus => EventBody::Modbus { modbus: raw },
-                    AppProto::Dnp3 => EventBody::Dnp3 { dnp3: raw },
-                    AppProto::Dns => EventBody::Dns { dns: raw },
-                };
-                self.record(dir, body);
+        let (src, dst) = match dir {
+            Direction::ToServer => (self.flow.client, self.flow.server),
+            Direction::ToClient => (self.flow.server, self.flow.client),
+        };
+        let ty = self.proto.as_str();
+        let head = Head {
+            timestamp: self.pkt.ts,
+            flow_id: Some(self.flow.flow_id),
+            in_iface: self.flow.in_iface.as_deref(),
+            pcap_cnt: self.pkt.pcap_cnt,
+            src_ip: Some(src.ip()),
+            src_port: Some(src.port()),
+            dest_ip: Some(dst.ip()),
+            dest_port: Some(dst.port()),
+            proto: Some(l4_name(self.flow.l4)),
+            app_proto: Some(ty),
+            vlan: &self.flow.vlan,
+            community_id: Some(&self.flow.community_id),
+            host: None,
+        };
+        let lines = &mut self.out.lines;
+        let start = lines.buf.len();
+        match write_line(&mut lines.buf, &head, ty, write) {
+            Ok(()) => {
+                lines.recs.push(Line {
+                    start,
+                    len: lines.buf.len() - start,
+                    events_before: self.out.events.len(),
+                });
+                self.out.stats.proto_mut(self.proto).records += 1;
             }
             Err(_) => {
                 let name = match self.proto {
@@ -197,12 +216,13 @@ impl Sink<'_> {
             }
         }
     }
+}
 
-    /// Push a protocol record whose body is already built.
-    pub(crate) fn record(&mut self, dir: Direction, body: EventBody) {
-        self.out.stats.proto_mut(self.proto).records += 1;
-        let ev = header(self.flow, self.pkt, Some(self.proto), dir, body);
-        self.out.events.push(ev);
+/// Suricata's `proto` text for a flow's transport.
+fn l4_name(l4: L4) -> &'static str {
+    match l4 {
+        L4::Tcp => "TCP",
+        L4::Udp => "UDP",
     }
 }
 

@@ -1,7 +1,8 @@
 //! Allocation discipline: once a flow is warm, a transaction whose record is
 //! suppressed by the rate limit allocates nothing (the hot path of a 10 Hz
-//! poll), for Modbus and DNP3; allocation happens only when a record is
-//! built.
+//! poll), for Modbus and DNP3; and once the output buffers have grown, a
+//! logged transaction allocates nothing either (records are written
+//! straight into the reused output lines).
 #![allow(unsafe_code)] // a GlobalAlloc impl is unsafe by definition; it only forwards to System.
 
 mod common;
@@ -39,7 +40,7 @@ fn suppressed_polls_allocate_nothing() {
         st.on_stream_data(Direction::ToServer, &reqs[i], &p, &flow, &mut out);
         st.on_stream_data(Direction::ToClient, &rsps[i], &p, &flow, &mut out);
     }
-    out.events.clear();
+    out.clear_records();
     let (n, ()) = counting::count(|| {
         for i in 20..200 {
             st.on_stream_data(Direction::ToServer, &reqs[i], &p, &flow, &mut out);
@@ -47,7 +48,7 @@ fn suppressed_polls_allocate_nothing() {
         }
     });
     assert_eq!(n, 0, "modbus: allocations while suppressed");
-    assert!(out.events.is_empty());
+    assert!(out.has_no_records());
     assert_eq!(out.stats.modbus.records_rate_limited, 194);
 
     // DNP3: class polls and their responses.
@@ -63,12 +64,73 @@ fn suppressed_polls_allocate_nothing() {
     for (dir, f) in &frames[..40] {
         st.on_stream_data(*dir, f, &p, &flow, &mut out);
     }
-    out.events.clear();
+    out.clear_records();
     let (n, ()) = counting::count(|| {
         for (dir, f) in &frames[40..] {
             st.on_stream_data(*dir, f, &p, &flow, &mut out);
         }
     });
     assert_eq!(n, 0, "dnp3: allocations while suppressed");
-    assert!(out.events.is_empty());
+    assert!(out.has_no_records());
+}
+
+#[test]
+fn logged_records_allocate_nothing_once_the_buffers_are_warm() {
+    // Every transaction logged: records are written straight into the
+    // reused output lines (no event, no body buffer), so once the buffers
+    // have grown, logging a Modbus transaction or a DNP3 response
+    // allocates nothing either.
+    let cfg = AppConfig { log_all: true, ..AppConfig::default() };
+    let flow = common::flow(L4::Tcp, 502);
+    let reqs: Vec<Vec<u8>> = (0..200u16)
+        .map(|i| mb::request(i, 1, &mb::Request::ReadHoldingRegisters { start: i, qty: 10 }))
+        .collect();
+    let rsps: Vec<Vec<u8>> = (0..200u16)
+        .map(|i| mb::response(i, 1, &mb::Response::ReadHoldingRegisters { values: vec![i; 10] }))
+        .collect();
+    let mut st = AppFlowState::new(AppProto::Modbus, L4::Tcp, &cfg);
+    let mut out = AppOutput::default();
+    let p = common::pkt(0, 1);
+    for i in 0..20 {
+        st.on_stream_data(Direction::ToServer, &reqs[i], &p, &flow, &mut out);
+        st.on_stream_data(Direction::ToClient, &rsps[i], &p, &flow, &mut out);
+        out.clear_records();
+    }
+    let (n, logged) = counting::count(|| {
+        let mut logged = 0;
+        for i in 20..200 {
+            st.on_stream_data(Direction::ToServer, &reqs[i], &p, &flow, &mut out);
+            st.on_stream_data(Direction::ToClient, &rsps[i], &p, &flow, &mut out);
+            logged += out.lines.recs.len();
+            out.clear_records();
+        }
+        logged
+    });
+    assert_eq!(logged, 180, "every transaction logged");
+    assert_eq!(n, 0, "modbus: allocations while logging");
+
+    let flow = common::flow(L4::Tcp, 20000);
+    let mut a = d3::Association::new(1, 2);
+    let mut frames = Vec::new();
+    for i in 0..200 {
+        frames
+            .push((Direction::ToServer, a.request(d3::func::READ, &d3::class_poll(true, true, true, true))));
+        frames.push((Direction::ToClient, a.response(0, &d3::analog_inputs_16(0, &[i as i16, 2, 3]))));
+    }
+    let mut st = AppFlowState::new(AppProto::Dnp3, L4::Tcp, &cfg);
+    for (dir, f) in &frames[..40] {
+        st.on_stream_data(*dir, f, &p, &flow, &mut out);
+        out.clear_records();
+    }
+    let (n, logged) = counting::count(|| {
+        let mut logged = 0;
+        for (dir, f) in &frames[40..] {
+            st.on_stream_data(*dir, f, &p, &flow, &mut out);
+            logged += out.lines.recs.len();
+            out.clear_records();
+        }
+        logged
+    });
+    assert!(logged >= 180, "{logged} DNP3 records");
+    assert_eq!(n, 0, "dnp3: allocations while logging");
 }

@@ -245,14 +245,14 @@ fn replay(path: &Path, cfg: &AppConfig) -> Vec<Value> {
         } else {
             st.on_datagram(dir, data, &pkt, &flow.info, &mut out);
         }
-        events.extend(out.events.drain(..).map(|e| serde_json::to_value(&e).expect("json")));
+        events.extend(out.take().iter().map(|e| serde_json::to_value(e).expect("json")));
     }
     for key in order {
         if let Some(f) = flows.get_mut(&key)
             && let Some(st) = f.state.as_mut()
         {
             st.on_close(&last, &f.info, &mut out);
-            events.extend(out.events.drain(..).map(|e| serde_json::to_value(&e).expect("json")));
+            events.extend(out.take().iter().map(|e| serde_json::to_value(e).expect("json")));
         }
     }
     events

@@ -347,7 +347,8 @@ fn typed_body(msg: &[u8]) -> Option<String> {
     let mut st = AppFlowState::new(AppProto::Dns, L4::Udp, &cfg);
     let mut out = AppOutput::default();
     st.on_datagram(C2S, msg, &common::pkt(0, 1), &flow, &mut out);
-    let mut bodies = out.events.iter().filter_map(|e| match &e.body {
+    let events = out.take();
+    let mut bodies = events.iter().filter_map(|e| match &e.body {
         EventBody::Dns { dns } => Some(serde_json::to_string(dns).expect("raw json")),
         _ => None,
     });

@@ -392,7 +392,7 @@ fn bodies(cfg: &AppConfig, segs: &[(Direction, Vec<u8>, i64)]) -> Vec<String> {
         last = *secs;
     }
     st.on_close(&common::pkt(last, segs.len() as u64 + 1), &flow, &mut out);
-    out.events
+    out.take()
         .iter()
         .filter_map(|e| match &e.body {
             EventBody::Modbus { modbus } => Some(modbus.get().to_string()),

@@ -75,6 +75,72 @@ impl Event {
     /// Only when a body's `Serialize` implementation fails; `out` may then
     /// hold a partial record (the caller truncates).
     pub fn write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        self.head().write(out)?;
+        write_event_type(out, self.body.event_type());
+        match &self.body {
+            EventBody::Alert { alert } => serde_json::to_writer(&mut *out, alert)?,
+            EventBody::Anomaly { anomaly } => serde_json::to_writer(&mut *out, anomaly)?,
+            EventBody::Modbus { modbus: raw }
+            | EventBody::Dnp3 { dnp3: raw }
+            | EventBody::Dns { dns: raw }
+            | EventBody::Flow { flow: raw } => out.extend_from_slice(raw.as_bytes()),
+            EventBody::Stats { stats } => serde_json::to_writer(&mut *out, stats)?,
+            EventBody::Heartbeat { heartbeat } => serde_json::to_writer(&mut *out, heartbeat)?,
+        }
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+impl Event {
+    /// The header fields, borrowed.
+    pub fn head(&self) -> Head<'_> {
+        Head {
+            timestamp: self.timestamp,
+            flow_id: self.flow_id,
+            in_iface: self.in_iface.as_deref(),
+            pcap_cnt: self.pcap_cnt,
+            src_ip: self.src_ip,
+            src_port: self.src_port,
+            dest_ip: self.dest_ip,
+            dest_port: self.dest_port,
+            proto: self.proto.as_deref(),
+            app_proto: self.app_proto.as_deref(),
+            vlan: &self.vlan,
+            community_id: self.community_id.as_deref(),
+            host: self.host.as_deref(),
+        }
+    }
+}
+
+/// An EVE record's header fields, borrowed from wherever they live (an
+/// [`Event`], or a flow's state when a record is written straight into an
+/// output buffer with [`write_line`]). Written by one function for both,
+/// so the bytes cannot differ.
+#[derive(Debug, Clone, Copy)]
+pub struct Head<'a> {
+    pub timestamp: Timestamp,
+    pub flow_id: Option<u64>,
+    pub in_iface: Option<&'a str>,
+    pub pcap_cnt: Option<u64>,
+    pub src_ip: Option<IpAddr>,
+    pub src_port: Option<u16>,
+    pub dest_ip: Option<IpAddr>,
+    pub dest_port: Option<u16>,
+    pub proto: Option<&'a str>,
+    pub app_proto: Option<&'a str>,
+    pub vlan: &'a [u16],
+    pub community_id: Option<&'a str>,
+    pub host: Option<&'a str>,
+}
+
+impl Head<'_> {
+    /// `{"timestamp":…` up to and including `host`: exactly the bytes
+    /// `serde_json` writes for these fields of an [`Event`].
+    ///
+    /// # Errors
+    /// Only from the generic timestamp path (years outside 0000–9999).
+    pub fn write(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         out.extend_from_slice(b"{\"timestamp\":");
         match self.timestamp.text() {
             Some(t) => {
@@ -89,7 +155,7 @@ impl Event {
             out.extend_from_slice(b",\"flow_id\":");
             out.extend_from_slice(num.format(v).as_bytes());
         }
-        if let Some(v) = &self.in_iface {
+        if let Some(v) = self.in_iface {
             out.extend_from_slice(b",\"in_iface\":");
             crate::fastjson::push_str(out, v);
         }
@@ -113,11 +179,11 @@ impl Event {
             out.extend_from_slice(b",\"dest_port\":");
             out.extend_from_slice(num.format(v).as_bytes());
         }
-        if let Some(v) = &self.proto {
+        if let Some(v) = self.proto {
             out.extend_from_slice(b",\"proto\":");
             crate::fastjson::push_str(out, v);
         }
-        if let Some(v) = &self.app_proto {
+        if let Some(v) = self.app_proto {
             out.extend_from_slice(b",\"app_proto\":");
             crate::fastjson::push_str(out, v);
         }
@@ -131,32 +197,60 @@ impl Event {
             }
             out.push(b']');
         }
-        if let Some(v) = &self.community_id {
+        if let Some(v) = self.community_id {
             out.extend_from_slice(b",\"community_id\":");
             crate::fastjson::push_str(out, v);
         }
-        if let Some(v) = &self.host {
+        if let Some(v) = self.host {
             out.extend_from_slice(b",\"host\":");
             crate::fastjson::push_str(out, v);
         }
-        let ty = self.body.event_type();
-        out.extend_from_slice(b",\"event_type\":\"");
-        out.extend_from_slice(ty.as_bytes());
-        out.extend_from_slice(b"\",\"");
-        out.extend_from_slice(ty.as_bytes());
-        out.extend_from_slice(b"\":");
-        match &self.body {
-            EventBody::Alert { alert } => serde_json::to_writer(&mut *out, alert)?,
-            EventBody::Anomaly { anomaly } => serde_json::to_writer(&mut *out, anomaly)?,
-            EventBody::Modbus { modbus: raw }
-            | EventBody::Dnp3 { dnp3: raw }
-            | EventBody::Dns { dns: raw }
-            | EventBody::Flow { flow: raw } => out.extend_from_slice(raw.as_bytes()),
-            EventBody::Stats { stats } => serde_json::to_writer(&mut *out, stats)?,
-            EventBody::Heartbeat { heartbeat } => serde_json::to_writer(&mut *out, heartbeat)?,
-        }
-        out.push(b'}');
         Ok(())
+    }
+}
+
+/// `,"event_type":"<ty>","<ty>":`.
+fn write_event_type(out: &mut Vec<u8>, ty: &str) {
+    out.extend_from_slice(b",\"event_type\":\"");
+    out.extend_from_slice(ty.as_bytes());
+    out.extend_from_slice(b"\",\"");
+    out.extend_from_slice(ty.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+/// Append one EVE record straight to `out` (no newline): `head`, then
+/// `event_type` and a body written by `body` under the `event_type` key;
+/// the same bytes as an [`Event`] with that header and a [`RawJson`] body
+/// of what `body` writes, without building either (the hot path of
+/// protocol and flow records). `event_type` must need no JSON escaping
+/// (the fixed record type names).
+///
+/// # Errors
+/// What `head` or `body` return; `out` is then left as it was.
+pub fn write_line<F>(
+    out: &mut Vec<u8>,
+    head: &Head<'_>,
+    event_type: &'static str,
+    body: F,
+) -> Result<(), serde_json::Error>
+where
+    F: FnOnce(&mut crate::JsonWriter<'_>) -> Result<(), serde_json::Error>,
+{
+    debug_assert!(crate::fastjson::find_escape(event_type.as_bytes()).is_none());
+    let start = out.len();
+    let r = head.write(out).and_then(|()| {
+        write_event_type(out, event_type);
+        body(&mut crate::JsonWriter::new(out))
+    });
+    match r {
+        Ok(()) => {
+            out.push(b'}');
+            Ok(())
+        }
+        Err(e) => {
+            out.truncate(start);
+            Err(e)
+        }
     }
 }
 
@@ -643,6 +737,33 @@ mod tests {
         assert_eq!(RawJson::empty_object().get(), "{}");
     }
 
+    #[test]
+    fn write_line_leaves_the_buffer_as_it_was_on_failure() {
+        let ev = Event {
+            timestamp: Timestamp::from_micros(1, 0),
+            flow_id: Some(7),
+            in_iface: None,
+            pcap_cnt: Some(1),
+            src_ip: None,
+            src_port: None,
+            dest_ip: None,
+            dest_port: None,
+            proto: None,
+            app_proto: None,
+            vlan: vec![],
+            community_id: None,
+            host: None,
+            body: EventBody::Flow { flow: RawJson::empty_object() },
+        };
+        let mut out = b"kept".to_vec();
+        let r = write_line(&mut out, &ev.head(), "flow", |w| {
+            w.raw("{\"partial\":");
+            Err(serde::ser::Error::custom("boom"))
+        });
+        assert!(r.is_err());
+        assert_eq!(out, b"kept");
+    }
+
     fn sample_bodies() -> Vec<EventBody> {
         vec![
             EventBody::Modbus { modbus: RawJson::from_serialize(&Typed { b: "é\u{1}", a: 1 }).unwrap() },
@@ -693,7 +814,7 @@ mod tests {
             // Outside the stack formatter's year range: generic path.
             Timestamp::from_micros(400_000_000_000, 5),
         ];
-        let mut n = 0;
+        let (mut n, mut lines) = (0, 0);
         for (k, body) in sample_bodies().into_iter().enumerate() {
             for (j, ip) in ips.iter().enumerate() {
                 for (t, ts) in times.iter().enumerate() {
@@ -724,10 +845,26 @@ mod tests {
                     ev.write_json(&mut fast).unwrap();
                     let slow = serde_json::to_vec(&ev).unwrap();
                     assert_eq!(String::from_utf8_lossy(&fast), String::from_utf8_lossy(&slow));
+                    // Written straight from the borrowed header: same bytes.
+                    if let EventBody::Modbus { modbus: raw }
+                    | EventBody::Dnp3 { dnp3: raw }
+                    | EventBody::Dns { dns: raw }
+                    | EventBody::Flow { flow: raw } = &ev.body
+                    {
+                        let mut line = b"prefix".to_vec();
+                        write_line(&mut line, &ev.head(), ev.body.event_type(), |w| {
+                            w.raw(raw.get());
+                            Ok(())
+                        })
+                        .unwrap();
+                        assert_eq!(line.get(6..), Some(&fast[..]));
+                        lines += 1;
+                    }
                     n += 1;
                 }
             }
         }
         assert_eq!(n, 8 * 5 * 4);
+        assert!(lines >= 20, "{lines}");
     }
 }

@@ -67,7 +67,7 @@ impl<'a> JsonWriter<'a> {
     /// A `u16` in decimal, exactly as [`Self::int`] writes it, without the
     /// variable-length copy: each digit count is one fixed-size store (the
     /// per-value cost of Modbus `values` arrays, thousands per second).
-    #[inline]
+    #[inline(always)]
     pub fn u16(&mut self, v: u16) {
         let d = |n: u16| b'0' + (n % 10) as u8;
         if v < 10 {

@@ -14,9 +14,9 @@ use crate::defrag::{Defrag, DefragLimits, DgKey, Outcome};
 use crate::flow::{CLASSES, Class, FlowKey, FlowTable, community_id};
 use crate::stats::{Counters, WorkerSnapshot};
 use crate::stream::{Budget, HalfStream, Limits, Sink};
-use centinela_app::{AppConfig, AppFlowState, AppOutput, Decision, Direction, FlowInfo, PacketCtx};
+use centinela_app::{AppConfig, AppFlowState, AppOutput, Decision, Direction, FlowInfo, PacketCtx, Record};
 use centinela_detect::dns_exfil::DnsExfilDetector;
-use centinela_events::{Anomaly, Event, EventBody, JsonWriter, RawJson, Timestamp};
+use centinela_events::{Anomaly, Event, EventBody, Head, JsonWriter, Timestamp, write_line};
 #[cfg(test)]
 use serde::Serialize;
 use serde_json::json;
@@ -332,11 +332,24 @@ impl Worker {
         }
     }
 
+    /// Append an EVE line already written by the app layer.
+    fn emit_line(&mut self, line: &[u8]) {
+        let start = self.out.buf.len();
+        self.out.buf.extend_from_slice(line);
+        self.out.recs.push(Rec {
+            seq: self.out.seq,
+            phase: self.out.phase,
+            priority: false,
+            start: start as u32,
+            len: line.len() as u32,
+        });
+    }
+
     /// Emit what the app layer and the detectors produced (nothing, for
     /// most packets: only the emptiness checks are inlined).
     #[inline]
     fn take_app_output(&mut self) {
-        if !(self.app_out.dns.is_empty() && self.app_out.events.is_empty() && self.det_events.is_empty()) {
+        if !(self.app_out.dns.is_empty() && self.app_out.has_no_records() && self.det_events.is_empty()) {
             self.take_app_output_slow();
         }
     }
@@ -351,13 +364,17 @@ impl Worker {
             self.app_out.dns = dns;
             self.app_out.dns.clear();
         }
-        if !self.app_out.events.is_empty() {
-            let evs = std::mem::take(&mut self.app_out.events);
-            for ev in &evs {
-                self.emit(ev);
-            }
+        if !self.app_out.has_no_records() {
+            let (mut evs, mut lines) =
+                (std::mem::take(&mut self.app_out.events), std::mem::take(&mut self.app_out.lines));
+            centinela_app::for_each_record(&evs, &lines, |r| match r {
+                Record::Event(ev) => self.emit(ev),
+                Record::Line(l) => self.emit_line(l),
+            });
+            evs.clear();
+            lines.clear();
             self.app_out.events = evs;
-            self.app_out.events.clear();
+            self.app_out.lines = lines;
         }
         if !self.det_events.is_empty() {
             let evs = std::mem::take(&mut self.det_events);
@@ -962,16 +979,41 @@ impl Worker {
             state,
             tcp,
         };
-        let Ok(body) = RawJson::from_writer(|w| {
+        // Written straight into the output buffer (the header as
+        // `Worker::header` would build it, from the client's side).
+        let info = &flow.info;
+        let ports = matches!(flow.proto, 6 | 17 | 132);
+        let proto = proto_name(flow.proto);
+        let head = Head {
+            timestamp: ts,
+            flow_id: Some(info.flow_id),
+            in_iface: info.in_iface.as_deref(),
+            pcap_cnt: None,
+            src_ip: Some(info.client.ip()),
+            src_port: ports.then_some(info.client.port()),
+            dest_ip: Some(info.server.ip()),
+            dest_port: ports.then_some(info.server.port()),
+            proto: Some(&proto),
+            app_proto: flow.app_name(),
+            vlan: &info.vlan,
+            community_id: Some(&info.community_id),
+            host: None,
+        };
+        let start = self.out.buf.len();
+        let written = write_line(&mut self.out.buf, &head, "flow", |w| {
             record.write(w);
             Ok(())
-        }) else {
-            self.counters.serialize_errors += 1;
-            return;
-        };
-        let app = flow.app_name();
-        let ev = self.header(&flow.info, flow.proto, true, ts, None, app, EventBody::Flow { flow: body });
-        self.emit(&ev);
+        });
+        match written {
+            Ok(()) => self.out.recs.push(Rec {
+                seq: self.out.seq,
+                phase: self.out.phase,
+                priority: false,
+                start: start as u32,
+                len: (self.out.buf.len() - start) as u32,
+            }),
+            Err(_) => self.counters.serialize_errors += 1,
+        }
         flow.anomalies.clear();
     }
 
@@ -1211,7 +1253,7 @@ mod tests {
                     }),
                 };
                 let want = serde_json::to_string(&rec).unwrap();
-                let got = RawJson::from_writer(|w| {
+                let got = centinela_events::RawJson::from_writer(|w| {
                     rec.write(w);
                     Ok(())
                 })

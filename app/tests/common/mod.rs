@@ -44,7 +44,7 @@ impl Harness {
     }
 
     fn take(&mut self) {
-        for e in self.out.events.drain(..) {
+        for e in self.out.take() {
             self.events.push(serde_json::to_value(&e).expect("serialise"));
         }
     }
