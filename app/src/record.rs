@@ -39,6 +39,26 @@ pub(crate) struct FlowCommon {
     pub(crate) anomalies: AnomalyLimiter,
     pub(crate) records: RecordLimiter,
     pub(crate) next_tx: u64,
+    /// Per direction (to server, to client): the header tail
+    /// (`Head::write_tail`) of this flow's records, rendered at the second
+    /// record sent that way (a DNS lookup's single query and single answer
+    /// never pay for it) and copied into every later one. Fixed for the
+    /// flow's life: addresses, ports, transport, app protocol, VLANs,
+    /// interface and community id do not change. At most one short header
+    /// (about 150 bytes) per direction.
+    pub(crate) tails: [HeadTail; 2],
+}
+
+/// See [`FlowCommon::tails`].
+#[derive(Debug, Clone, Default)]
+pub(crate) enum HeadTail {
+    /// No record sent this way yet.
+    #[default]
+    None,
+    /// One record sent this way (tail written inline).
+    Once,
+    /// The rendered tail.
+    Text(Box<[u8]>),
 }
 
 /// Everything a protocol handler needs to emit records for one call.
@@ -197,7 +217,28 @@ impl Sink<'_> {
         };
         let lines = &mut self.out.lines;
         let start = lines.buf.len();
-        match write_line(&mut lines.buf, &head, ty, write) {
+        let slot = match dir {
+            Direction::ToServer => 0,
+            Direction::ToClient => 1,
+        };
+        let tail = match self.common.tails.get_mut(slot) {
+            Some(t @ HeadTail::None) => {
+                *t = HeadTail::Once;
+                None
+            }
+            Some(t @ HeadTail::Once) => {
+                let mut text = Vec::new();
+                head.write_tail(&mut text);
+                *t = HeadTail::Text(text.into_boxed_slice());
+                match t {
+                    HeadTail::Text(text) => Some(&**text),
+                    _ => None,
+                }
+            }
+            Some(HeadTail::Text(text)) => Some(&**text),
+            None => None,
+        };
+        match write_line(&mut lines.buf, &head, tail, ty, write) {
             Ok(()) => {
                 lines.recs.push(Line {
                     start,

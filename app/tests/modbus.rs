@@ -469,3 +469,36 @@ fn rate_limited_record_text_carries_suppressed() {
         got[1]
     );
 }
+
+#[test]
+fn every_record_of_a_flow_has_its_own_sides_header() {
+    // The header tail (addresses to community id) is rendered once per
+    // flow and direction from the second record on: paired records (sent
+    // by the client) and unsolicited responses (sent by the server),
+    // interleaved, must each carry their own side's header, byte for byte
+    // the serialisation of what they say.
+    let mut h = Harness::new(AppProto::Modbus, L4::Tcp, 502, &log_all());
+    for tid in 0..6u16 {
+        h.stream(C2S, &read_holding(tid, 10, 1), 0);
+        h.stream(S2C, &read_holding_rsp(tid, &[tid]), 0);
+        // A response nobody asked for: logged from the server's side.
+        h.stream(S2C, &read_holding_rsp(1000 + tid, &[7]), 0);
+    }
+    let sides: Vec<(u64, u64)> = h
+        .events
+        .iter()
+        .filter(|e| e["event_type"] == "modbus")
+        .map(|e| (e["src_port"].as_u64().unwrap_or(0), e["dest_port"].as_u64().unwrap_or(0)))
+        .collect();
+    assert_eq!(sides.len(), 12, "{:?}", h.events);
+    for (i, s) in sides.iter().enumerate() {
+        let want = if i % 2 == 0 { (40_000, 502) } else { (502, 40_000) };
+        assert_eq!(*s, want, "record {i}");
+    }
+    for e in h.events.iter().filter(|e| e["event_type"] == "modbus") {
+        assert_eq!(e["src_ip"], if e["src_port"] == 502 { "10.0.0.2" } else { "10.0.0.1" });
+        assert_eq!(e["community_id"], "1:test");
+        assert_eq!(e["proto"], "TCP");
+        assert_eq!(e["app_proto"], "modbus");
+    }
+}

@@ -141,6 +141,17 @@ impl Head<'_> {
     /// # Errors
     /// Only from the generic timestamp path (years outside 0000–9999).
     pub fn write(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        self.write_prefix(out)?;
+        self.write_tail(out);
+        Ok(())
+    }
+
+    /// `{"timestamp":…` up to and including `pcap_cnt`: the part of
+    /// [`Head::write`] that changes from one record of a flow to the next.
+    ///
+    /// # Errors
+    /// As [`Head::write`].
+    pub fn write_prefix(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         out.extend_from_slice(b"{\"timestamp\":");
         match self.timestamp.text() {
             Some(t) => {
@@ -163,6 +174,15 @@ impl Head<'_> {
             out.extend_from_slice(b",\"pcap_cnt\":");
             out.extend_from_slice(num.format(v).as_bytes());
         }
+        Ok(())
+    }
+
+    /// `src_ip` up to and including `host`: the part of [`Head::write`] that
+    /// is the same for every record of one flow sent by one side (a record
+    /// writer may render it once per flow and direction and pass it to
+    /// [`write_line`]).
+    pub fn write_tail(&self, out: &mut Vec<u8>) {
+        let mut num = itoa::Buffer::new();
         if let Some(ip) = self.src_ip {
             out.extend_from_slice(b",\"src_ip\":");
             write_ip(out, ip);
@@ -205,7 +225,6 @@ impl Head<'_> {
             out.extend_from_slice(b",\"host\":");
             crate::fastjson::push_str(out, v);
         }
-        Ok(())
     }
 }
 
@@ -223,13 +242,16 @@ fn write_event_type(out: &mut Vec<u8>, ty: &str) {
 /// the same bytes as an [`Event`] with that header and a [`RawJson`] body
 /// of what `body` writes, without building either (the hot path of
 /// protocol and flow records). `event_type` must need no JSON escaping
-/// (the fixed record type names).
+/// (the fixed record type names). `tail`, when given, is what
+/// [`Head::write_tail`] wrote for `head` earlier, copied instead of written
+/// again.
 ///
 /// # Errors
 /// What `head` or `body` return; `out` is then left as it was.
 pub fn write_line<F>(
     out: &mut Vec<u8>,
     head: &Head<'_>,
+    tail: Option<&[u8]>,
     event_type: &'static str,
     body: F,
 ) -> Result<(), serde_json::Error>
@@ -238,7 +260,11 @@ where
 {
     debug_assert!(crate::fastjson::find_escape(event_type.as_bytes()).is_none());
     let start = out.len();
-    let r = head.write(out).and_then(|()| {
+    let r = head.write_prefix(out).and_then(|()| {
+        match tail {
+            Some(t) => out.extend_from_slice(t),
+            None => head.write_tail(out),
+        }
         write_event_type(out, event_type);
         body(&mut crate::JsonWriter::new(out))
     });
@@ -756,7 +782,7 @@ mod tests {
             body: EventBody::Flow { flow: RawJson::empty_object() },
         };
         let mut out = b"kept".to_vec();
-        let r = write_line(&mut out, &ev.head(), "flow", |w| {
+        let r = write_line(&mut out, &ev.head(), None, "flow", |w| {
             w.raw("{\"partial\":");
             Err(serde::ser::Error::custom("boom"))
         });
@@ -852,12 +878,22 @@ mod tests {
                     | EventBody::Flow { flow: raw } = &ev.body
                     {
                         let mut line = b"prefix".to_vec();
-                        write_line(&mut line, &ev.head(), ev.body.event_type(), |w| {
+                        write_line(&mut line, &ev.head(), None, ev.body.event_type(), |w| {
                             w.raw(raw.get());
                             Ok(())
                         })
                         .unwrap();
                         assert_eq!(line.get(6..), Some(&fast[..]));
+                        // With the tail rendered apart and passed in.
+                        let mut tail = Vec::new();
+                        ev.head().write_tail(&mut tail);
+                        let mut again = Vec::new();
+                        write_line(&mut again, &ev.head(), Some(&tail), ev.body.event_type(), |w| {
+                            w.raw(raw.get());
+                            Ok(())
+                        })
+                        .unwrap();
+                        assert_eq!(again, fast);
                         lines += 1;
                     }
                     n += 1;

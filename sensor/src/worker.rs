@@ -1000,7 +1000,7 @@ impl Worker {
             host: None,
         };
         let start = self.out.buf.len();
-        let written = write_line(&mut self.out.buf, &head, "flow", |w| {
+        let written = write_line(&mut self.out.buf, &head, None, "flow", |w| {
             record.write(w);
             Ok(())
         });
