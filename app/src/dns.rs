@@ -7,8 +7,11 @@
 //! per-direction leftover buffer of [`DNS_TCP_LEFTOVER_CAP`] bytes.
 //!
 //! The record body is a typed view over the parsed message (`dns_record`),
-//! serialised once into the event's `RawJson`; the observation takes the
-//! first question's name, the one string allocated per message.
+//! written straight into the output lines; the first question's name is
+//! rendered once, on the stack, for the record, the rate-limit key and the
+//! observation, which is written into a reused slot
+//! ([`crate::Observations`]): a lookup allocates nothing once warm
+//! (`app/tests/alloc.rs`).
 
 use crate::detect::Probe;
 use crate::limit::KeyHasher;
@@ -178,20 +181,6 @@ fn flag_anomaly(name: &str) -> &'static str {
     }
 }
 
-/// A name in presentation form as an owned string (the observation's
-/// `qname`): one allocation of the exact size.
-fn name_string(n: &Name<'_>) -> String {
-    with_name_text(n, |t| match t {
-        Some(t) => String::from(t),
-        None => {
-            let mut s = String::with_capacity(n.presentation_len());
-            // Writing into a String cannot fail.
-            let _ = n.write_to(&mut s);
-            s
-        }
-    })
-}
-
 /// One DNS message of `dir`'s side.
 fn message(dir: Direction, bytes: &[u8], sink: &mut Sink<'_>) {
     let Ok(m) = Message::parse(bytes) else {
@@ -200,13 +189,30 @@ fn message(dir: Direction, bytes: &[u8], sink: &mut Sink<'_>) {
     };
     sink.out.stats.dns.pdus += 1;
     sink.out.stats.dns.messages += 1;
-    let flags = m.anomalies();
-    for (_, name) in flags.iter() {
+    for (_, name) in m.anomalies().iter() {
         sink.anomaly(dir, flag_anomaly(name), || Some(json!({"id": m.id()})));
     }
-    let q = m.question();
-    let qname = q.map(|q| name_string(&q.name)).unwrap_or_default();
-    let qtype = q.map_or(0, |q| q.qtype.code());
+    // The first question's name in presentation form, on the stack (a
+    // name the parser validated always fits; the heap is the fallback).
+    match m.question() {
+        Some(q) => with_name_text(&q.name, |t| match t {
+            Some(t) => named(dir, bytes, &m, Some((q.name, t)), sink),
+            None => {
+                let mut s = String::with_capacity(q.name.presentation_len());
+                // Writing into a String cannot fail.
+                let _ = q.name.write_to(&mut s);
+                named(dir, bytes, &m, Some((q.name, &s)), sink);
+            }
+        }),
+        None => named(dir, bytes, &m, None, sink),
+    }
+}
+
+/// The record and the observation of message `m` (`bytes`), whose first
+/// question's name is `q` with its text.
+fn named(dir: Direction, bytes: &[u8], m: &Message<'_>, q: Option<(Name<'_>, &str)>, sink: &mut Sink<'_>) {
+    let qname = q.map_or("", |(_, t)| t);
+    let qtype = m.question().map_or(0, |q| q.qtype.code());
     let is_response = m.is_response();
     if is_response {
         sink.out.stats.dns.txs_paired += 1;
@@ -221,49 +227,68 @@ fn message(dir: Direction, bytes: &[u8], sink: &mut Sink<'_>) {
     }
     k.u16(qtype);
     k.u16(if is_response { m.rcode().code() } else { 0 });
-    if let Some(suppressed) = sink.rate(k.finish(), !flags.is_empty()) {
+    if let Some(suppressed) = sink.rate(k.finish(), !m.anomalies().is_empty()) {
         let tx = sink.next_tx().saturating_sub(1);
-        let first = q.map(|q| QuestionText { msg: bytes, name: q.name, text: qname.as_str() });
-        let record = DnsRecord::new(&m, first, tx, suppressed);
+        let first = q.map(|(name, text)| QuestionText { msg: bytes, name, text });
+        let record = DnsRecord::new(m, first, tx, suppressed);
         sink.record_written(dir, |w| record.write(w));
     }
 
-    // Observation for the detectors (every message); it takes the name.
+    // Observation for the detectors (every message), in a reused slot.
     let (src, dst) = match dir {
         Direction::ToServer => (sink.flow.client, sink.flow.server),
         Direction::ToClient => (sink.flow.server, sink.flow.client),
     };
     let (client, server) = if is_response { (dst, src) } else { (src, dst) };
-    let mut answer_addrs = Vec::new();
+    let (flow, pkt) = (sink.flow, sink.pkt);
+    let o = sink.out.dns.next_slot(|| DnsObservation {
+        ts: pkt.ts,
+        client: client.ip(),
+        client_port: 0,
+        server: server.ip(),
+        flow_id: 0,
+        community_id: flow.community_id.clone(),
+        pcap_cnt: None,
+        is_response,
+        id: 0,
+        qname: String::new(),
+        qtype: 0,
+        rcode: 0,
+        message_len: 0,
+        answer_addrs: Vec::new(),
+        answer_rdata_len: 0,
+        answer_count: 0,
+    });
+    o.answer_addrs.clear();
     let mut answer_rdata_len = 0u32;
     for r in m.answers() {
         answer_rdata_len = answer_rdata_len.saturating_add(r.rdata().len() as u32);
         // Only A/AAAA records decode to addresses: other rdata (names to
         // walk) is not decoded.
-        if answer_addrs.len() < DNS_MAX_ANSWER_ADDRS && matches!(r.rtype, Type::A | Type::Aaaa) {
+        if o.answer_addrs.len() < DNS_MAX_ANSWER_ADDRS && matches!(r.rtype, Type::A | Type::Aaaa) {
             match r.data() {
-                RData::A(a) => answer_addrs.push(IpAddr::V4(a)),
-                RData::Aaaa(a) => answer_addrs.push(IpAddr::V6(a)),
+                RData::A(a) => o.answer_addrs.push(IpAddr::V4(a)),
+                RData::Aaaa(a) => o.answer_addrs.push(IpAddr::V6(a)),
                 _ => {}
             }
         }
     }
-    sink.out.dns.push(DnsObservation {
-        ts: sink.pkt.ts,
-        client: client.ip(),
-        client_port: client.port(),
-        server: server.ip(),
-        flow_id: sink.flow.flow_id,
-        community_id: sink.flow.community_id.clone(),
-        pcap_cnt: sink.pkt.pcap_cnt,
-        is_response,
-        id: m.id(),
-        qname,
-        qtype,
-        rcode: if is_response { u8::try_from(m.rcode().code() & 0xff).unwrap_or(u8::MAX) } else { 0 },
-        message_len: u16::try_from(bytes.len()).unwrap_or(u16::MAX),
-        answer_addrs,
-        answer_rdata_len,
-        answer_count: m.header().ancount(),
-    });
+    o.ts = pkt.ts;
+    o.client = client.ip();
+    o.client_port = client.port();
+    o.server = server.ip();
+    o.flow_id = flow.flow_id;
+    if !std::sync::Arc::ptr_eq(&o.community_id, &flow.community_id) {
+        o.community_id.clone_from(&flow.community_id);
+    }
+    o.pcap_cnt = pkt.pcap_cnt;
+    o.is_response = is_response;
+    o.id = m.id();
+    o.qname.clear();
+    o.qname.push_str(qname);
+    o.qtype = qtype;
+    o.rcode = if is_response { u8::try_from(m.rcode().code() & 0xff).unwrap_or(u8::MAX) } else { 0 };
+    o.message_len = u16::try_from(bytes.len()).unwrap_or(u16::MAX);
+    o.answer_rdata_len = answer_rdata_len;
+    o.answer_count = m.header().ancount();
 }

@@ -136,7 +136,7 @@ pub struct AppOutput {
     /// Protocol records, written.
     pub lines: Lines,
     /// DNS messages for the detectors.
-    pub dns: Vec<DnsObservation>,
+    pub dns: Observations,
     /// Counters (accumulate; the worker does not clear them).
     pub stats: AppStats,
 }
@@ -144,6 +144,58 @@ pub struct AppOutput {
 /// Most bytes of record lines an [`AppOutput`] keeps allocated between
 /// packets.
 pub const LINES_KEEP_BYTES: usize = 1 << 20;
+
+/// Most DNS observation slots an [`Observations`] keeps (with their name
+/// and address buffers) between packets.
+pub const OBSERVATION_SLOTS_KEEP: usize = 64;
+
+/// The DNS observations of one packet, in order. Slots are reused from
+/// packet to packet, name and address buffers included, so that observing
+/// a message allocates nothing once warm; read them as a slice
+/// (`Deref<Target = [DnsObservation]>`).
+#[derive(Debug, Default)]
+pub struct Observations {
+    slots: Vec<DnsObservation>,
+    len: usize,
+}
+
+impl Observations {
+    /// A slot for the next observation, its contents left from an earlier
+    /// packet: the caller overwrites every field (`qname` and
+    /// `answer_addrs` cleared and refilled, keeping their buffers).
+    pub(crate) fn next_slot(&mut self, fresh: impl FnOnce() -> DnsObservation) -> &mut DnsObservation {
+        if self.len == self.slots.len() {
+            self.slots.push(fresh());
+        }
+        self.len += 1;
+        let last = self.len - 1;
+        // In bounds: `slots` has at least `len` entries.
+        &mut self.slots[last]
+    }
+
+    /// Add `obs` (tests and callers that build their own).
+    pub fn push(&mut self, obs: DnsObservation) {
+        match self.slots.get_mut(self.len) {
+            Some(slot) => *slot = obs,
+            None => self.slots.push(obs),
+        }
+        self.len += 1;
+    }
+
+    /// Forget every observation. Slots are kept for the next packet, at
+    /// most [`OBSERVATION_SLOTS_KEEP`] of them.
+    pub fn clear(&mut self) {
+        self.len = 0;
+        self.slots.truncate(OBSERVATION_SLOTS_KEEP);
+    }
+}
+
+impl core::ops::Deref for Observations {
+    type Target = [DnsObservation];
+    fn deref(&self) -> &[DnsObservation] {
+        self.slots.get(..self.len).unwrap_or_default()
+    }
+}
 
 /// EVE lines (no newlines) in one buffer, in the order they were written.
 #[derive(Debug, Default)]
@@ -265,7 +317,9 @@ pub struct AppFlowState {
 enum Inner {
     Modbus(Box<modbus::ModbusState>),
     Dnp3(Box<dnp3::Dnp3State>),
-    Dns(Box<dns::DnsState>),
+    // One pointer (TCP framing boxed inside): not boxed again, so that a
+    // UDP lookup's flow state allocates nothing.
+    Dns(dns::DnsState),
 }
 
 impl AppFlowState {
@@ -274,7 +328,7 @@ impl AppFlowState {
         let inner = match proto {
             AppProto::Modbus => Inner::Modbus(Box::new(modbus::ModbusState::new(l4, cfg))),
             AppProto::Dnp3 => Inner::Dnp3(Box::new(dnp3::Dnp3State::new(l4, cfg))),
-            AppProto::Dns => Inner::Dns(Box::new(dns::DnsState::new(l4))),
+            AppProto::Dns => Inner::Dns(dns::DnsState::new(l4)),
         };
         Self { cfg: record::FlowCfg::from(cfg), common: record::FlowCommon::default(), inner, counted: false }
     }

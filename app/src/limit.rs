@@ -9,8 +9,8 @@
 //!   when the next window opens or the flow ends. Nothing is dropped
 //!   silently: every occurrence is counted in [`AppStats`](crate::AppStats).
 //!
-//! Both tables are fixed-capacity arrays (no allocation after the first
-//! insert grows the `Vec` to its cap).
+//! Both tables are bounded arrays (the record limiter keeps its first two
+//! keys inline and allocates only for a third).
 
 use centinela_events::Timestamp;
 
@@ -49,7 +49,7 @@ impl KeyHasher {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct RateEntry {
     key: u64,
     window_start: i64,
@@ -67,9 +67,17 @@ pub(crate) enum RateVerdict {
     Suppress,
 }
 
+/// Keys the record limiter keeps inline, before its `Vec` is allocated: a
+/// DNS lookup's flow (one query key, one response key) never allocates.
+const INLINE_RATE_KEYS: usize = 2;
+
 /// Per-flow rate limiter for repetitive protocol records.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RecordLimiter {
+    /// The flow's first keys (`inline[..n_inline]`).
+    inline: [RateEntry; INLINE_RATE_KEYS],
+    n_inline: u8,
+    /// Further keys, up to [`MAX_RATE_KEYS_PER_FLOW`] in all.
     entries: Vec<RateEntry>,
 }
 
@@ -77,7 +85,9 @@ impl RecordLimiter {
     /// Decide for one record with key `key` at packet time `ts`.
     pub(crate) fn check(&mut self, key: u64, ts: Timestamp, window_s: u64, max: u32) -> RateVerdict {
         let window = i64::try_from(window_s).unwrap_or(i64::MAX);
-        if let Some(e) = self.entries.iter_mut().find(|e| e.key == key) {
+        let n = usize::from(self.n_inline).min(INLINE_RATE_KEYS);
+        let (inline, entries) = (&mut self.inline[..n], &mut self.entries);
+        if let Some(e) = inline.iter_mut().chain(entries.iter_mut()).find(|e| e.key == key) {
             if ts.secs.saturating_sub(e.window_start) >= window || ts.secs < e.window_start {
                 e.window_start = ts.secs;
                 e.in_window = 0;
@@ -90,15 +100,25 @@ impl RecordLimiter {
             return RateVerdict::Suppress;
         }
         let fresh = RateEntry { key, window_start: ts.secs, in_window: 1, suppressed: 0 };
-        if self.entries.len() < MAX_RATE_KEYS_PER_FLOW {
+        if let Some(slot) = self.inline.get_mut(n) {
+            *slot = fresh;
+            self.n_inline += 1;
+        } else if self.len() < MAX_RATE_KEYS_PER_FLOW {
             self.entries.push(fresh);
-        } else if let Some(oldest) = self.entries.iter_mut().min_by_key(|e| e.window_start) {
+        } else if let Some(oldest) =
+            self.inline.iter_mut().chain(self.entries.iter_mut()).min_by_key(|e| e.window_start)
+        {
             *oldest = fresh;
         }
         RateVerdict::Log { suppressed: 0 }
     }
 
-    /// Bytes held.
+    /// Keys tracked.
+    fn len(&self) -> usize {
+        usize::from(self.n_inline) + self.entries.len()
+    }
+
+    /// Bytes held outside the flow state.
     pub(crate) fn memory(&self) -> usize {
         self.entries.capacity() * core::mem::size_of::<RateEntry>()
     }
@@ -199,7 +219,35 @@ mod tests {
         for k in 0..10_000u64 {
             assert_eq!(l.check(k, t(k as i64), 60, 1), RateVerdict::Log { suppressed: 0 });
         }
-        assert!(l.entries.len() <= MAX_RATE_KEYS_PER_FLOW);
+        assert!(l.len() <= MAX_RATE_KEYS_PER_FLOW);
+        assert!(l.entries.capacity() <= MAX_RATE_KEYS_PER_FLOW);
+    }
+
+    #[test]
+    fn first_two_keys_are_inline_and_every_key_is_tracked_alike() {
+        let mut l = RecordLimiter::default();
+        assert_eq!(l.check(1, t(0), 60, 1), RateVerdict::Log { suppressed: 0 });
+        assert_eq!(l.check(2, t(0), 60, 1), RateVerdict::Log { suppressed: 0 });
+        assert_eq!(l.entries.capacity(), 0, "a DNS lookup's two keys allocate nothing");
+        assert_eq!(l.memory(), 0);
+        assert_eq!(l.check(3, t(0), 60, 1), RateVerdict::Log { suppressed: 0 });
+        assert!(l.memory() > 0);
+        // Inline and spilled keys limit and carry counts the same way.
+        for k in [1, 2, 3] {
+            assert_eq!(l.check(k, t(1), 60, 1), RateVerdict::Suppress);
+            assert_eq!(l.check(k, t(61), 60, 1), RateVerdict::Log { suppressed: 1 });
+        }
+        // Full: the key whose window started longest ago goes, inline or not.
+        let mut l = RecordLimiter::default();
+        for k in 0..MAX_RATE_KEYS_PER_FLOW as u64 {
+            l.check(k, t(10 + k as i64), 60, 1);
+        }
+        l.check(1000, t(200), 60, 1);
+        assert_eq!(l.len(), MAX_RATE_KEYS_PER_FLOW);
+        // Key 0 (inline, oldest window) was evicted: it starts afresh.
+        assert_eq!(l.check(0, t(201), 60, 1), RateVerdict::Log { suppressed: 0 });
+        // Key 1000 is tracked: a second record in its window is suppressed.
+        assert_eq!(l.check(1000, t(202), 60, 1), RateVerdict::Suppress);
     }
 
     #[test]

@@ -134,3 +134,46 @@ fn logged_records_allocate_nothing_once_the_buffers_are_warm() {
     assert!(logged >= 180, "{logged} DNP3 records");
     assert_eq!(n, 0, "dnp3: allocations while logging");
 }
+
+#[test]
+fn dns_lookups_on_fresh_flows_allocate_nothing_once_the_buffers_are_warm() {
+    // Each lookup is its own UDP flow (a fresh source port): a fresh flow
+    // state, the query and response records, and both observations for the
+    // detectors (reused slots, names and addresses included) allocate
+    // nothing once the output buffers are warm.
+    use centinela_pcapgen::proto::dns as g;
+    let cfg = AppConfig::default();
+    let flow = common::flow(L4::Udp, 53);
+    let lookups: Vec<(Vec<u8>, Vec<u8>)> = (0..200u16)
+        .map(|i| {
+            let name = format!("host{i}.plant.example");
+            let rsp = g::response(
+                i,
+                &name,
+                1,
+                0,
+                &[g::Record::new(&name, 60, g::Rdata::A([192, 0, 2, (i % 250) as u8]))],
+            );
+            (g::query(i, &name, 1), rsp)
+        })
+        .collect();
+    let mut out = AppOutput::default();
+    let p = common::pkt(0, 1);
+    let lookup = |(q, r): &(Vec<u8>, Vec<u8>), out: &mut AppOutput| {
+        let mut st = AppFlowState::new(AppProto::Dns, L4::Udp, &cfg);
+        st.on_datagram(Direction::ToServer, q, &p, &flow, out);
+        st.on_datagram(Direction::ToClient, r, &p, &flow, out);
+        let n = (out.lines.recs.len(), out.dns.len(), out.dns.last().map(|o| o.answer_addrs.len()));
+        out.clear_records();
+        out.dns.clear();
+        n
+    };
+    for l in &lookups[..20] {
+        lookup(l, &mut out);
+    }
+    let mut seen = Vec::with_capacity(lookups.len());
+    let (n, ()) = counting::count(|| seen.extend(lookups[20..].iter().map(|l| lookup(l, &mut out))));
+    assert_eq!(n, 0, "dns: allocations once warm");
+    assert_eq!(seen.len(), 180);
+    assert!(seen.iter().all(|s| *s == (2, 2, Some(1))), "two records, two observations, one address each");
+}

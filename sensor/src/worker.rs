@@ -358,7 +358,7 @@ impl Worker {
     fn take_app_output_slow(&mut self) {
         if !self.app_out.dns.is_empty() {
             let dns = std::mem::take(&mut self.app_out.dns);
-            for obs in &dns {
+            for obs in dns.iter() {
                 self.exfil.observe(obs, &mut self.det_events);
             }
             self.app_out.dns = dns;
