@@ -150,7 +150,8 @@ pub struct Decoded<'a> {
 }
 
 impl Decoded<'_> {
-    fn empty() -> Self {
+    /// Nothing decoded yet (what [`decode_into`] starts from).
+    pub fn empty() -> Self {
         Self { vlan: [0; MAX_VLANS], nvlan: 0, ip: None, l4: L4::Other, stop: None }
     }
 
@@ -171,37 +172,46 @@ impl Decoded<'_> {
 /// `LaxSlicedPacket` path ([`decode_lax`]); a test checks that both paths
 /// agree on every frame.
 pub fn decode(linktype: i32, frame: &[u8], verify: bool) -> Decoded<'_> {
+    let mut d = Decoded::empty();
+    decode_into(&mut d, linktype, frame, verify);
+    d
+}
+
+/// [`decode`] into `d` (which must be [`Decoded::empty`]): the worker's
+/// per-packet path, with no copy of the large `Decoded` on return.
+pub fn decode_into<'a>(d: &mut Decoded<'a>, linktype: i32, frame: &'a [u8], verify: bool) {
     // Built in place: `Decoded` is large, and returning it layer by layer
     // (wrapped in `Option`) cost a copy per layer.
-    let mut d = Decoded::empty();
     let fast = match linktype {
         linktype::ETHERNET => match etherparse::Ethernet2Slice::from_slice_without_fcs(frame) {
-            Ok(e) => from_ether_payload(&mut d, e.ether_type(), e.payload_slice(), verify),
-            Err(_) => stopped(&mut d, "decoder.ethernet.pkt_too_small"),
+            Ok(e) => from_ether_payload(d, e.ether_type(), e.payload_slice(), verify),
+            Err(_) => stopped(d, "decoder.ethernet.pkt_too_small"),
         },
         linktype::LINUX_SLL => match (be16(frame, 14), frame.get(16..)) {
-            (Some(et), Some(rest)) => from_ether_payload(&mut d, EtherType(et), rest, verify),
-            _ => stopped(&mut d, "decoder.sll.pkt_too_small"),
+            (Some(et), Some(rest)) => from_ether_payload(d, EtherType(et), rest, verify),
+            _ => stopped(d, "decoder.sll.pkt_too_small"),
         },
         linktype::LINUX_SLL2 => match (be16(frame, 0), frame.get(20..)) {
-            (Some(et), Some(rest)) => from_ether_payload(&mut d, EtherType(et), rest, verify),
-            _ => stopped(&mut d, "decoder.sll2.pkt_too_small"),
+            (Some(et), Some(rest)) => from_ether_payload(d, EtherType(et), rest, verify),
+            _ => stopped(d, "decoder.sll2.pkt_too_small"),
         },
         linktype::NULL | linktype::LOOP => match null_family(linktype, frame) {
             Some(Some(rest)) => {
-                from_ip_layer(&mut d, rest, verify);
+                from_ip_layer(d, rest, verify);
                 true
             }
-            Some(None) => stopped(&mut d, "decoder.null.unsupported_type"),
-            None => stopped(&mut d, "decoder.null.pkt_too_small"),
+            Some(None) => stopped(d, "decoder.null.unsupported_type"),
+            None => stopped(d, "decoder.null.pkt_too_small"),
         },
         linktype::RAW | linktype::RAW_12 | linktype::RAW_OPENBSD | linktype::IPV4 | linktype::IPV6 => {
-            from_ip_layer(&mut d, frame, verify);
+            from_ip_layer(d, frame, verify);
             true
         }
-        _ => stopped(&mut d, "decoder.unsupported_linktype"),
+        _ => stopped(d, "decoder.unsupported_linktype"),
     };
-    if fast { d } else { decode_lax(linktype, frame, verify) }
+    if !fast {
+        *d = decode_lax(linktype, frame, verify);
+    }
 }
 
 /// Decoding stopped at the link layer with `name` (always handled here).

@@ -537,7 +537,8 @@ impl Worker {
         }
         self.counters.pkts += 1;
         self.counters.bytes += u64::from(m.orig_len);
-        let d = decode::decode(m.linktype, frame, self.cfg.decode.checksum_validation);
+        let mut d = Decoded::empty();
+        decode::decode_into(&mut d, m.linktype, frame, self.cfg.decode.checksum_validation);
         if d.nvlan > 0 {
             self.counters.vlan += 1;
         }
@@ -547,7 +548,7 @@ impl Worker {
             let detail = json!({ "caplen": m.len, "len": m.orig_len });
             self.flowless_anomaly("decode", stop, "decoder", m, ip, d.vlans(), Some(detail));
         }
-        let Some(ip) = d.ip else {
+        let Some(ip) = d.ip.as_ref() else {
             self.counters.non_ip += 1;
             return;
         };
@@ -614,7 +615,7 @@ impl Worker {
                     self.counters.invalid += 1;
                     self.flowless_anomaly("decode", e, "decoder", m, Some((ip.src, ip.dst)), d.vlans(), None);
                 }
-                let whole = Ip { payload: &buf, frag: None, ..ip };
+                let whole = Ip { payload: &buf, frag: None, ..*ip };
                 self.transport(m, &d, &whole, l4);
             }
         }
