@@ -570,7 +570,7 @@ impl Worker {
             );
         }
         let Some(frag) = ip.frag else {
-            self.transport(m, &d, &ip, d.l4);
+            self.transport(m, &d, ip, d.l4);
             return;
         };
         let key = DgKey { src: ip.src, dst: ip.dst, proto: ip.proto, id: frag.id, vlan: d.vlan };
