@@ -123,7 +123,7 @@ impl<'a> DnsRecord<'a> {
             o.key("\"tc\":").bool(true);
         }
         o.key("\"tx_id\":").int(self.tx_id);
-        o.key("\"type\":").string(self.kind);
+        o.key("\"type\":").plain(self.kind);
         o.key("\"version\":").int(self.version);
         if self.z {
             o.key("\"z\":").bool(true);
@@ -190,7 +190,7 @@ struct LowerHex(u16);
 
 impl LowerHex {
     fn write(&self, w: &mut JsonWriter<'_>) {
-        self.with_text(|t| w.string(t));
+        self.with_text(|t| w.plain_text(t));
     }
 
     fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
@@ -229,8 +229,8 @@ struct RcodeName(Rcode);
 impl RcodeName {
     fn write(&self, w: &mut JsonWriter<'_>) {
         match self.0.mnemonic() {
-            Some(name) => w.string(name),
-            None => w.string(generic("RCODE", self.0.code()).as_str()),
+            Some(name) => w.plain(name),
+            None => w.plain_text(generic("RCODE", self.0.code()).as_str()),
         }
     }
 }
@@ -561,7 +561,7 @@ impl Simple<'_> {
         match *self {
             Simple::V4(a) => {
                 let t = v4_text(a);
-                w.string(t.as_str());
+                w.plain_text(t.as_str());
                 Ok(())
             }
             Simple::Name(n) => NameJson(n).write(w),
@@ -849,7 +849,7 @@ impl SectionJson<'_> {
                     None => NameJson(r.name).write(w)?,
                 }
                 w.raw(",\"rrtype\":");
-                w.string(TypeName::new(r.rtype).as_str());
+                w.plain_text(TypeName::new(r.rtype).as_str());
                 w.raw(",\"ttl\":");
                 w.int(r.ttl);
                 w.raw("}");
@@ -981,7 +981,7 @@ impl Grouped<'_> {
             if i > 0 {
                 w.raw(",");
             }
-            w.string(TypeName::new(t).as_str());
+            w.plain_text(TypeName::new(t).as_str());
             w.raw(":[");
             let values = Entries::new(self.answers.clone())
                 .filter(|e| e.record().rtype == t)
@@ -1048,7 +1048,7 @@ impl Queries<'_> {
                 NameJson(q.name).write(w)?;
             }
             w.raw(",\"rrtype\":");
-            w.string(TypeName::new(q.qtype).as_str());
+            w.plain_text(TypeName::new(q.qtype).as_str());
             w.raw("}");
         }
         w.raw("]");
@@ -1062,6 +1062,30 @@ mod tests {
 
     fn name_of(msg: &[u8]) -> Name<'_> {
         Name::parse(msg, 0).map(|(n, _)| n).expect("name")
+    }
+
+    /// What `JsonWriter::plain_text` may be given: no byte JSON escapes.
+    fn needs_no_escape(t: &str) -> bool {
+        t.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
+    }
+
+    #[test]
+    fn unscanned_texts_need_no_escaping() {
+        // Every form the record writes with `plain`/`plain_text`: type and
+        // rcode names (mnemonic or generic), header flags in hex, addresses.
+        for code in 0..=u16::MAX {
+            let t = TypeName::new(Type::from(code));
+            assert!(needs_no_escape(t.as_str()), "{}", t.as_str());
+            LowerHex(code).with_text(|t| assert!(needs_no_escape(t) && !t.is_empty(), "{t}"));
+            let mut out = Vec::new();
+            RcodeName(Rcode::from(code)).write(&mut JsonWriter::new(&mut out));
+            let text = String::from_utf8(out).expect("utf-8");
+            assert_eq!(serde_json::from_str::<String>(&text).ok().as_deref(), text.get(1..text.len() - 1));
+        }
+        for a in [[0, 0, 0, 0], [255, 255, 255, 255], [192, 0, 2, 7], [10, 100, 1, 99]] {
+            let t = v4_text(Ipv4Addr::from(a));
+            assert_eq!(t.as_str(), Ipv4Addr::from(a).to_string());
+        }
     }
 
     #[test]

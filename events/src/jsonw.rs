@@ -57,6 +57,20 @@ impl<'a> JsonWriter<'a> {
         self.out.push(b'"');
     }
 
+    /// Text the caller built only from characters that need no escaping
+    /// (hex digits, dotted-quad addresses, a fixed mnemonic plus digits),
+    /// quoted and copied without scanning, like [`Self::plain`]; callers
+    /// test every form their builder can produce, and debug builds check
+    /// each call.
+    #[inline]
+    pub fn plain_text(&mut self, s: &str) {
+        debug_assert!(fastjson::find_escape(s.as_bytes()).is_none(), "plain_text() needs escaping: {s:?}");
+        self.out.reserve(s.len() + 2);
+        self.out.push(b'"');
+        self.out.extend_from_slice(s.as_bytes());
+        self.out.push(b'"');
+    }
+
     /// An integer, as `serde_json` writes it.
     #[inline]
     pub fn int<I: itoa::Integer>(&mut self, v: I) {

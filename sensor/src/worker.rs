@@ -213,11 +213,11 @@ impl FlowRecord {
         w.raw(",\"pkts_toserver\":");
         w.int(self.pkts_toserver);
         w.raw(",\"reason\":");
-        w.string(self.reason);
+        w.plain(self.reason);
         w.raw(",\"start\":");
         w.timestamp(&self.start);
         w.raw(",\"state\":");
-        w.string(self.state);
+        w.plain(self.state);
         if let Some(t) = &self.tcp {
             w.raw(",\"tcp\":{\"ack\":");
             w.bool(t.ack);
