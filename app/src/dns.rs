@@ -234,61 +234,45 @@ fn named(dir: Direction, bytes: &[u8], m: &Message<'_>, q: Option<(Name<'_>, &st
         sink.record_written(dir, |w| record.write(w));
     }
 
-    // Observation for the detectors (every message), in a reused slot.
+    // Observation for the detectors (every message), built with the
+    // buffers of a reused slot.
     let (src, dst) = match dir {
         Direction::ToServer => (sink.flow.client, sink.flow.server),
         Direction::ToClient => (sink.flow.server, sink.flow.client),
     };
     let (client, server) = if is_response { (dst, src) } else { (src, dst) };
-    let (flow, pkt) = (sink.flow, sink.pkt);
-    let o = sink.out.dns.next_slot(|| DnsObservation {
-        ts: pkt.ts,
-        client: client.ip(),
-        client_port: 0,
-        server: server.ip(),
-        flow_id: 0,
-        community_id: flow.community_id.clone(),
-        pcap_cnt: None,
-        is_response,
-        id: 0,
-        qname: String::new(),
-        qtype: 0,
-        rcode: 0,
-        message_len: 0,
-        answer_addrs: Vec::new(),
-        answer_rdata_len: 0,
-        answer_count: 0,
-    });
-    o.answer_addrs.clear();
+    let (mut qname_buf, mut answer_addrs) = sink.out.dns.buffers();
+    qname_buf.push_str(qname);
     let mut answer_rdata_len = 0u32;
     for r in m.answers() {
         answer_rdata_len = answer_rdata_len.saturating_add(r.rdata().len() as u32);
         // Only A/AAAA records decode to addresses: other rdata (names to
         // walk) is not decoded.
-        if o.answer_addrs.len() < DNS_MAX_ANSWER_ADDRS && matches!(r.rtype, Type::A | Type::Aaaa) {
+        if answer_addrs.len() < DNS_MAX_ANSWER_ADDRS && matches!(r.rtype, Type::A | Type::Aaaa) {
             match r.data() {
-                RData::A(a) => o.answer_addrs.push(IpAddr::V4(a)),
-                RData::Aaaa(a) => o.answer_addrs.push(IpAddr::V6(a)),
+                RData::A(a) => answer_addrs.push(IpAddr::V4(a)),
+                RData::Aaaa(a) => answer_addrs.push(IpAddr::V6(a)),
                 _ => {}
             }
         }
     }
-    o.ts = pkt.ts;
-    o.client = client.ip();
-    o.client_port = client.port();
-    o.server = server.ip();
-    o.flow_id = flow.flow_id;
-    if !std::sync::Arc::ptr_eq(&o.community_id, &flow.community_id) {
-        o.community_id.clone_from(&flow.community_id);
-    }
-    o.pcap_cnt = pkt.pcap_cnt;
-    o.is_response = is_response;
-    o.id = m.id();
-    o.qname.clear();
-    o.qname.push_str(qname);
-    o.qtype = qtype;
-    o.rcode = if is_response { u8::try_from(m.rcode().code() & 0xff).unwrap_or(u8::MAX) } else { 0 };
-    o.message_len = u16::try_from(bytes.len()).unwrap_or(u16::MAX);
-    o.answer_rdata_len = answer_rdata_len;
-    o.answer_count = m.header().ancount();
+    let obs = DnsObservation {
+        ts: sink.pkt.ts,
+        client: client.ip(),
+        client_port: client.port(),
+        server: server.ip(),
+        flow_id: sink.flow.flow_id,
+        community_id: sink.flow.community_id.clone(),
+        pcap_cnt: sink.pkt.pcap_cnt,
+        is_response,
+        id: m.id(),
+        qname: qname_buf,
+        qtype,
+        rcode: if is_response { u8::try_from(m.rcode().code() & 0xff).unwrap_or(u8::MAX) } else { 0 },
+        message_len: u16::try_from(bytes.len()).unwrap_or(u16::MAX),
+        answer_addrs,
+        answer_rdata_len,
+        answer_count: m.header().ancount(),
+    };
+    sink.out.dns.push(obs);
 }

@@ -160,20 +160,23 @@ pub struct Observations {
 }
 
 impl Observations {
-    /// A slot for the next observation, its contents left from an earlier
-    /// packet: the caller overwrites every field (`qname` and
-    /// `answer_addrs` cleared and refilled, keeping their buffers).
-    pub(crate) fn next_slot(&mut self, fresh: impl FnOnce() -> DnsObservation) -> &mut DnsObservation {
-        if self.len == self.slots.len() {
-            self.slots.push(fresh());
+    /// The name and address buffers of the slot the next [`Self::push`]
+    /// fills, emptied (new empty ones when there is no such slot yet): build
+    /// the observation with them so that their memory is reused.
+    pub fn buffers(&mut self) -> (String, Vec<std::net::IpAddr>) {
+        match self.slots.get_mut(self.len) {
+            Some(slot) => {
+                let (mut name, mut addrs) =
+                    (std::mem::take(&mut slot.qname), std::mem::take(&mut slot.answer_addrs));
+                name.clear();
+                addrs.clear();
+                (name, addrs)
+            }
+            None => (String::new(), Vec::new()),
         }
-        self.len += 1;
-        let last = self.len - 1;
-        // In bounds: `slots` has at least `len` entries.
-        &mut self.slots[last]
     }
 
-    /// Add `obs` (tests and callers that build their own).
+    /// Add `obs` (into a kept slot when there is one).
     pub fn push(&mut self, obs: DnsObservation) {
         match self.slots.get_mut(self.len) {
             Some(slot) => *slot = obs,

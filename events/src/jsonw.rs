@@ -50,11 +50,7 @@ impl<'a> JsonWriter<'a> {
     /// builds check each call.
     #[inline]
     pub fn plain(&mut self, s: &'static str) {
-        debug_assert!(fastjson::find_escape(s.as_bytes()).is_none(), "plain() needs escaping: {s:?}");
-        self.out.reserve(s.len() + 2);
-        self.out.push(b'"');
-        self.out.extend_from_slice(s.as_bytes());
-        self.out.push(b'"');
+        self.plain_text(s);
     }
 
     /// Text the caller built only from characters that need no escaping
