@@ -102,6 +102,14 @@ impl Pending {
 #[derive(Debug)]
 pub(crate) struct ModbusState {
     framing: Framing,
+    // Apart from the framing, so that framing a stream borrows the two
+    // separately (no move of the framing state out and back per delivery).
+    txs: Transactions,
+}
+
+/// Decoding and pairing of framed ADUs: everything but the stream framing.
+#[derive(Debug)]
+struct Transactions {
     transport: Transport,
     max_pending: usize,
     pending: VecDeque<Pending>,
@@ -173,10 +181,12 @@ impl ModbusState {
         };
         Self {
             framing,
-            transport,
-            max_pending: cfg.modbus.max_pending.max(1),
-            pending: VecDeque::new(),
-            pool: Vec::new(),
+            txs: Transactions {
+                transport,
+                max_pending: cfg.modbus.max_pending.max(1),
+                pending: VecDeque::new(),
+                pool: Vec::new(),
+            },
         }
     }
 
@@ -185,9 +195,10 @@ impl ModbusState {
             Framing::Mbap(_, s) | Framing::Rtu(_, s) => s[0].memory() + s[1].memory(),
             Framing::Undecided | Framing::Datagram => 0,
         };
+        let t = &self.txs;
         let pooled =
-            self.pending.iter().filter(|p| matches!(p.bytes, ReqBytes::Pooled(_))).count() + self.pool.len();
-        bufs + self.pending.capacity() * core::mem::size_of::<Pending>() + pooled * lim::MAX_PDU_LEN
+            t.pending.iter().filter(|p| matches!(p.bytes, ReqBytes::Pooled(_))).count() + t.pool.len();
+        bufs + t.pending.capacity() * core::mem::size_of::<Pending>() + pooled * lim::MAX_PDU_LEN
     }
 
     fn decide(&mut self, first: &[u8]) {
@@ -196,7 +207,7 @@ impl ModbusState {
         }
         let streams = [DirStream::new(MODBUS_LEFTOVER_CAP), DirStream::new(MODBUS_LEFTOVER_CAP)];
         if mb::probe(first) == Some(ModbusFraming::Rtu) {
-            self.transport = Transport::RtuOverTcp;
+            self.txs.transport = Transport::RtuOverTcp;
             self.framing = Framing::Rtu(
                 [RtuFramer::new(mb::Direction::Request), RtuFramer::new(mb::Direction::Response)],
                 streams,
@@ -210,32 +221,30 @@ impl ModbusState {
     pub(crate) fn on_stream(&mut self, dir: Direction, data: &[u8], sink: &mut Sink<'_>) {
         self.decide(data);
         let i = idx(dir);
-        let mut framing = core::mem::replace(&mut self.framing, Framing::Undecided);
-        match &mut framing {
+        let Self { framing, txs } = self;
+        match framing {
             Framing::Mbap(f, s) => {
-                s[i].feed(&mut f[i], data, &mut |ev| self.stream_event(dir, ev, sink));
+                s[i].feed(&mut f[i], data, &mut |ev| txs.stream_event(dir, ev, sink));
             }
             Framing::Rtu(f, s) => {
-                s[i].feed(&mut f[i], data, &mut |ev| self.stream_event(dir, ev, sink));
+                s[i].feed(&mut f[i], data, &mut |ev| txs.stream_event(dir, ev, sink));
             }
             Framing::Undecided | Framing::Datagram => {}
         }
-        self.framing = framing;
     }
 
     pub(crate) fn on_gap(&mut self, dir: Direction, _lost: u64, sink: &mut Sink<'_>) {
         let i = idx(dir);
-        let mut framing = core::mem::replace(&mut self.framing, Framing::Undecided);
-        match &mut framing {
+        let Self { framing, txs } = self;
+        match framing {
             Framing::Mbap(f, s) => {
-                s[i].gap(&mut f[i], &mut |ev| self.stream_event(dir, ev, sink));
+                s[i].gap(&mut f[i], &mut |ev| txs.stream_event(dir, ev, sink));
             }
             Framing::Rtu(f, s) => {
-                s[i].gap(&mut f[i], &mut |ev| self.stream_event(dir, ev, sink));
+                s[i].gap(&mut f[i], &mut |ev| txs.stream_event(dir, ev, sink));
             }
             Framing::Undecided | Framing::Datagram => {}
         }
-        self.framing = framing;
     }
 
     pub(crate) fn on_datagram(&mut self, dir: Direction, payload: &[u8], sink: &mut Sink<'_>) {
@@ -243,23 +252,24 @@ impl ModbusState {
             return;
         }
         if matches!(self.framing, Framing::Datagram) {
-            self.frame(dir, payload, sink);
+            self.txs.frame(dir, payload, sink);
         }
     }
 
     pub(crate) fn on_close(&mut self, sink: &mut Sink<'_>) {
-        let mut framing = core::mem::replace(&mut self.framing, Framing::Undecided);
-        if let Framing::Mbap(_, s) | Framing::Rtu(_, s) = &mut framing {
+        let Self { framing, txs } = self;
+        if let Framing::Mbap(_, s) | Framing::Rtu(_, s) = framing {
             for (i, dir) in [(0, Direction::ToServer), (1, Direction::ToClient)] {
-                s[i].flush(&mut |ev| self.stream_event(dir, ev, sink));
+                s[i].flush(&mut |ev| txs.stream_event(dir, ev, sink));
             }
         }
-        self.framing = framing;
-        while let Some(p) = self.pending.pop_front() {
-            self.unanswered(p, sink);
+        while let Some(p) = txs.pending.pop_front() {
+            txs.unanswered(p, sink);
         }
     }
+}
 
+impl Transactions {
     fn stream_event(&mut self, dir: Direction, ev: StreamEvent<'_, mb::Error>, sink: &mut Sink<'_>) {
         match ev {
             StreamEvent::Frame(frame) => self.frame(dir, frame, sink),
