@@ -207,6 +207,9 @@ pub struct Lines {
     pub buf: Vec<u8>,
     /// Where each line is.
     pub recs: Vec<Line>,
+    /// Where a record header's tail is rendered before a flow keeps it
+    /// (reused: keeping it inline allocates nothing).
+    pub(crate) scratch: Vec<u8>,
 }
 
 /// One line of a [`Lines`] buffer.
@@ -433,6 +436,14 @@ impl AppFlowState {
         sink.flush_folded_anomalies();
     }
 
+    /// The header tail (`centinela_events::eve::Head::write_tail`) of this
+    /// flow's records sent by the client, once one was written: the same
+    /// bytes as the tail of the flow's `flow` record (client to server,
+    /// this app protocol), which may copy it instead of rendering it again.
+    pub fn client_tail(&self) -> Option<&[u8]> {
+        self.common.tails[0].text()
+    }
+
     /// Bytes held (buffers + queued transactions + limiter tables).
     pub fn memory(&self) -> usize {
         let inner = match &self.inner {
@@ -440,7 +451,12 @@ impl AppFlowState {
             Inner::Dnp3(s) => s.memory(),
             Inner::Dns(s) => s.memory(),
         };
-        core::mem::size_of::<Self>() + inner + self.common.anomalies.memory() + self.common.records.memory()
+        let tails: usize = self.common.tails.iter().map(record::HeadTail::heap).sum();
+        core::mem::size_of::<Self>()
+            + inner
+            + self.common.anomalies.memory()
+            + self.common.records.memory()
+            + tails
     }
 }
 

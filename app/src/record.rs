@@ -40,14 +40,21 @@ pub(crate) struct FlowCommon {
     pub(crate) records: RecordLimiter,
     pub(crate) next_tx: u64,
     /// Per direction (to server, to client): the header tail
-    /// (`Head::write_tail`) of this flow's records, rendered at the second
-    /// record sent that way (a DNS lookup's single query and single answer
-    /// never pay for it) and copied into every later one. Fixed for the
-    /// flow's life: addresses, ports, transport, app protocol, VLANs,
-    /// interface and community id do not change. At most one short header
-    /// (about 150 bytes) per direction.
+    /// (`Head::write_tail`) of this flow's records, copied into every record
+    /// after it is rendered. Fixed for the flow's life: addresses, ports,
+    /// transport, app protocol, VLANs, interface and community id do not
+    /// change. The client's side is rendered at its first record, because
+    /// the flow record reuses it ([`crate::AppFlowState::client_tail`]); the
+    /// server's side at its second (a DNS lookup's single answer never pays
+    /// for keeping it). At most one short header (about 150 bytes) per
+    /// direction.
     pub(crate) tails: [HeadTail; 2],
 }
+
+/// Bytes of a header tail kept inside the flow state (an IPv4 flow's with
+/// the longest addresses, ports, app protocol name and two VLAN ids fits);
+/// a longer one (IPv6) is kept in a heap buffer of its size.
+pub(crate) const TAIL_INLINE: usize = 200;
 
 /// See [`FlowCommon::tails`].
 #[derive(Debug, Clone, Default)]
@@ -57,8 +64,41 @@ pub(crate) enum HeadTail {
     None,
     /// One record sent this way (tail written inline).
     Once,
-    /// The rendered tail.
-    Text(Box<[u8]>),
+    /// The rendered tail, kept inline (`text[..len]`).
+    Inline { len: u8, text: [u8; TAIL_INLINE] },
+    /// The rendered tail, too long to keep inline.
+    Boxed(Box<[u8]>),
+}
+
+impl HeadTail {
+    /// Keep `tail`.
+    fn keep(tail: &[u8]) -> Self {
+        match u8::try_from(tail.len()) {
+            Ok(len) if tail.len() <= TAIL_INLINE => {
+                let mut text = [0u8; TAIL_INLINE];
+                text[..tail.len()].copy_from_slice(tail);
+                Self::Inline { len, text }
+            }
+            _ => Self::Boxed(tail.into()),
+        }
+    }
+
+    /// The rendered tail, once kept.
+    pub(crate) fn text(&self) -> Option<&[u8]> {
+        match self {
+            Self::Inline { len, text } => text.get(..usize::from(*len)),
+            Self::Boxed(t) => Some(t),
+            Self::None | Self::Once => None,
+        }
+    }
+
+    /// Heap bytes held.
+    pub(crate) fn heap(&self) -> usize {
+        match self {
+            Self::Boxed(t) => t.len(),
+            _ => 0,
+        }
+    }
 }
 
 /// Everything a protocol handler needs to emit records for one call.
@@ -222,20 +262,17 @@ impl Sink<'_> {
             Direction::ToClient => 1,
         };
         let tail = match self.common.tails.get_mut(slot) {
-            Some(t @ HeadTail::None) => {
+            Some(t @ HeadTail::None) if slot == 1 => {
                 *t = HeadTail::Once;
                 None
             }
-            Some(t @ HeadTail::Once) => {
-                let mut text = Vec::new();
-                head.write_tail(&mut text);
-                *t = HeadTail::Text(text.into_boxed_slice());
-                match t {
-                    HeadTail::Text(text) => Some(&**text),
-                    _ => None,
-                }
+            Some(t @ (HeadTail::None | HeadTail::Once)) => {
+                lines.scratch.clear();
+                head.write_tail(&mut lines.scratch);
+                *t = HeadTail::keep(&lines.scratch);
+                t.text()
             }
-            Some(HeadTail::Text(text)) => Some(&**text),
+            Some(t) => t.text(),
             None => None,
         };
         match write_line(&mut lines.buf, &head, tail, ty, write) {
@@ -285,8 +322,52 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    fn tail_of(src: &str, dst: &str, app: &'static str, vlan: &[u16]) -> Vec<u8> {
+        let head = Head {
+            timestamp: centinela_events::Timestamp::from_micros(0, 0),
+            flow_id: Some(u64::MAX),
+            in_iface: None,
+            pcap_cnt: None,
+            src_ip: Some(src.parse().unwrap()),
+            src_port: Some(65535),
+            dest_ip: Some(dst.parse().unwrap()),
+            dest_port: Some(65535),
+            proto: Some("TCP"),
+            app_proto: Some(app),
+            vlan,
+            community_id: Some("1:LQU9qZlK+B5F3KDmev6m5PMibrg="),
+            host: None,
+        };
+        let mut t = Vec::new();
+        head.write_tail(&mut t);
+        t
+    }
+
+    #[test]
+    fn an_ipv4_tail_is_kept_inline_and_an_ipv6_one_on_the_heap() {
+        // The longest IPv4 tail: widest addresses and ports, the longest app
+        // protocol name, two VLAN ids.
+        let longest = [AppProto::Modbus, AppProto::Dnp3, AppProto::Dns]
+            .iter()
+            .map(|p| tail_of("255.255.255.255", "255.255.255.255", p.as_str(), &[4095, 4095]))
+            .max_by_key(Vec::len)
+            .unwrap();
+        let kept = HeadTail::keep(&longest);
+        assert!(matches!(kept, HeadTail::Inline { .. }), "{} bytes", longest.len());
+        assert_eq!(kept.text(), Some(&longest[..]));
+        assert_eq!(kept.heap(), 0);
+        let v6 = tail_of("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "fe80::1", "modbus", &[4095, 4095]);
+        let kept = HeadTail::keep(&v6);
+        assert!(matches!(kept, HeadTail::Boxed(_)));
+        assert_eq!(kept.text(), Some(&v6[..]));
+        assert_eq!(kept.heap(), v6.len());
+        assert_eq!(HeadTail::None.text(), None);
+        assert_eq!(HeadTail::Once.text(), None);
+    }
 
     #[test]
     fn hex_encodes() {

@@ -15,6 +15,7 @@ use sha1::{Digest, Sha1};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// A fast keyed hasher for the flow index: a multiply-rotate mix over the
 /// key's words with a per-table random seed (so crafted flow keys cannot
@@ -248,7 +249,7 @@ pub fn community_id(
     sport: u16,
     dport: u16,
     icmp: Option<bool>,
-) -> String {
+) -> Arc<str> {
     let (mut sp, mut dp) = (sport, dport);
     let mut one_way = false;
     if let Some(v6) = icmp {
@@ -285,10 +286,13 @@ pub fn community_id(
         h.update(bp.to_be_bytes());
     }
     let digest = h.finalize();
-    let mut s = String::with_capacity(30);
-    s.push_str("1:");
-    base64::engine::general_purpose::STANDARD.encode_string(digest, &mut s);
-    s
+    // `1:` and the 28 base64 characters of the 20-byte digest, assembled on
+    // the stack: the shared string is the flow's only allocation for it.
+    let mut text = [0u8; 30];
+    text[..2].copy_from_slice(b"1:");
+    let n = base64::engine::general_purpose::STANDARD.encode_slice(digest, &mut text[2..]).unwrap_or(0);
+    // Base64 output is ASCII.
+    Arc::from(core::str::from_utf8(&text[..2 + n]).unwrap_or("1:"))
 }
 
 fn v6_octets(a: IpAddr) -> [u8; 16] {
@@ -516,23 +520,23 @@ mod tests {
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         assert_eq!(
             community_id(ip("128.232.110.120"), ip("66.35.250.204"), 6, 34855, 80, None),
-            "1:LQU9qZlK+B5F3KDmev6m5PMibrg="
+            "1:LQU9qZlK+B5F3KDmev6m5PMibrg=".into()
         );
         assert_eq!(
             community_id(ip("66.35.250.204"), ip("128.232.110.120"), 6, 80, 34855, None),
-            "1:LQU9qZlK+B5F3KDmev6m5PMibrg="
+            "1:LQU9qZlK+B5F3KDmev6m5PMibrg=".into()
         );
         assert_eq!(
             community_id(ip("192.168.1.52"), ip("8.8.8.8"), 17, 54585, 53, None),
-            "1:d/FP5EW3wiY1vCndhwleRRKHowQ="
+            "1:d/FP5EW3wiY1vCndhwleRRKHowQ=".into()
         );
         assert_eq!(
             community_id(ip("192.168.0.89"), ip("192.168.0.1"), 1, 8, 0, Some(false)),
-            "1:X0snYXpgwiv9TZtqg64sgzUn6Dk="
+            "1:X0snYXpgwiv9TZtqg64sgzUn6Dk=".into()
         );
         assert_eq!(
             community_id(ip("192.168.0.1"), ip("192.168.0.89"), 1, 0, 0, Some(false)),
-            "1:X0snYXpgwiv9TZtqg64sgzUn6Dk="
+            "1:X0snYXpgwiv9TZtqg64sgzUn6Dk=".into()
         );
         assert_eq!(
             community_id(
@@ -543,7 +547,7 @@ mod tests {
                 0,
                 Some(true)
             ),
-            "1:dGHyGvjMfljg6Bppwm3bg0LO8TY="
+            "1:dGHyGvjMfljg6Bppwm3bg0LO8TY=".into()
         );
     }
 

@@ -744,7 +744,7 @@ impl Worker {
         let in_iface = if self.live { self.ifaces.get(usize::from(m.iface)).cloned() } else { None };
         let info = FlowInfo {
             flow_id: key.flow_id(m.ts),
-            community_id: cid.into(),
+            community_id: cid,
             l4: l4k,
             client,
             server,
@@ -1000,8 +1000,20 @@ impl Worker {
             community_id: Some(&info.community_id),
             host: None,
         };
+        // The app layer's records from the client have the same header tail
+        // (their app_proto is this flow's): copied, not rendered again.
+        let tail = match &flow.app {
+            AppSlot::Active(s) => s.client_tail(),
+            _ => None,
+        };
+        #[cfg(debug_assertions)]
+        if let Some(t) = tail {
+            let mut fresh = Vec::new();
+            head.write_tail(&mut fresh);
+            debug_assert_eq!(t, &fresh[..], "the app's client tail is the flow record's");
+        }
         let start = self.out.buf.len();
-        let written = write_line(&mut self.out.buf, &head, None, "flow", |w| {
+        let written = write_line(&mut self.out.buf, &head, tail, "flow", |w| {
             record.write(w);
             Ok(())
         });
