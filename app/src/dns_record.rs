@@ -190,10 +190,15 @@ struct LowerHex(u16);
 
 impl LowerHex {
     fn write(&self, w: &mut JsonWriter<'_>) {
-        self.with_text(|t| w.plain_text(t));
+        self.with_digits(|t| w.plain_ascii(t));
     }
 
     fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        self.with_digits(|t| f(ascii(t)))
+    }
+
+    /// The hex digits (ASCII).
+    fn with_digits<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut buf = [0u8; 4];
         let mut at = buf.len();
@@ -208,7 +213,7 @@ impl LowerHex {
                 break;
             }
         }
-        f(ascii(buf.get(at..).unwrap_or_default()))
+        f(buf.get(at..).unwrap_or_default())
     }
 }
 
@@ -230,7 +235,7 @@ impl RcodeName {
     fn write(&self, w: &mut JsonWriter<'_>) {
         match self.0.mnemonic() {
             Some(name) => w.plain(name),
-            None => w.plain_text(generic("RCODE", self.0.code()).as_str()),
+            None => w.plain_ascii(generic("RCODE", self.0.code()).as_bytes()),
         }
     }
 }
@@ -278,6 +283,11 @@ impl<const N: usize> StackStr<N> {
             self.push(b'0' + (v / 10) % 10)?;
         }
         self.push(b'0' + v % 10)
+    }
+
+    /// The bytes written.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
     }
 
     /// The text (only ASCII and whole `&str`s are ever written).
@@ -561,7 +571,7 @@ impl Simple<'_> {
         match *self {
             Simple::V4(a) => {
                 let t = v4_text(a);
-                w.plain_text(t.as_str());
+                w.plain_ascii(t.as_bytes());
                 Ok(())
             }
             Simple::Name(n) => NameJson(n).write(w),

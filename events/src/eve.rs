@@ -153,13 +153,8 @@ impl Head<'_> {
     /// As [`Head::write`].
     pub fn write_prefix(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         out.extend_from_slice(b"{\"timestamp\":");
-        match self.timestamp.text() {
-            Some(t) => {
-                out.push(b'"');
-                out.extend_from_slice(&t);
-                out.push(b'"');
-            }
-            None => serde_json::to_writer(&mut *out, &self.timestamp)?,
+        if !self.timestamp.write_quoted(out) {
+            serde_json::to_writer(&mut *out, &self.timestamp)?;
         }
         let mut num = itoa::Buffer::new();
         if let Some(v) = self.flow_id {

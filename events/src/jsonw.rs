@@ -67,6 +67,22 @@ impl<'a> JsonWriter<'a> {
         self.out.push(b'"');
     }
 
+    /// [`Self::plain_text`] for text built as ASCII bytes (digits, hex,
+    /// dotted quads): the same output, without converting the bytes to
+    /// `&str` first (a UTF-8 validation per field). Debug builds check that
+    /// the bytes are ASCII and need no escaping.
+    #[inline]
+    pub fn plain_ascii(&mut self, b: &[u8]) {
+        debug_assert!(
+            b.is_ascii() && fastjson::find_escape(b).is_none(),
+            "plain_ascii() needs escaping: {b:?}"
+        );
+        self.out.reserve(b.len() + 2);
+        self.out.push(b'"');
+        self.out.extend_from_slice(b);
+        self.out.push(b'"');
+    }
+
     /// An integer, as `serde_json` writes it.
     #[inline]
     pub fn int<I: itoa::Integer>(&mut self, v: I) {
@@ -107,14 +123,9 @@ impl<'a> JsonWriter<'a> {
 
     /// A [`crate::Timestamp`] as its EVE text (a quoted string).
     pub fn timestamp(&mut self, t: &crate::Timestamp) {
-        match t.text() {
-            Some(text) => {
-                self.out.push(b'"');
-                self.out.extend_from_slice(&text);
-                self.out.push(b'"');
-            }
+        if !t.write_quoted(self.out) {
             // Years outside 0000–9999: the formatter's slower layout.
-            None => self.string(&t.to_string()),
+            self.string(&t.to_string());
         }
     }
 

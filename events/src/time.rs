@@ -143,6 +143,18 @@ thread_local! {
     static LAST_DAY: Cell<Option<(i64, [u8; DATE_LEN])>> = const { Cell::new(None) };
 }
 
+/// `00` to `99`, two ASCII digits each.
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
+
 /// `v` as `width` decimal digits at `b[at..]` (the low digits when wider).
 fn put_digits(b: &mut [u8; TEXT_LEN], at: usize, width: usize, mut v: u64) {
     for i in (at..at + width).rev() {
@@ -160,7 +172,34 @@ impl Timestamp {
     /// date-and-time part of the last second formatted is kept per thread
     /// and only the microseconds are written when the second repeats.
     pub(crate) fn text(&self) -> Option<[u8; TEXT_LEN]> {
-        let mut b = *b"0000-00-00T00:00:00.000000+0000";
+        let mut q = [0u8; TEXT_LEN + 2];
+        if !self.quoted_into(&mut q) {
+            return None;
+        }
+        let mut b = [0u8; TEXT_LEN];
+        b.copy_from_slice(&q[1..=TEXT_LEN]);
+        Some(b)
+    }
+
+    /// Append the EVE text form in quotes to `out` (years 0000–9999);
+    /// false, with `out` unchanged, for years outside that range. The
+    /// hot-path form of [`Self::text`]: assembled on the stack and copied
+    /// out once, at a fixed size.
+    pub(crate) fn write_quoted(&self, out: &mut Vec<u8>) -> bool {
+        let mut q = [0u8; TEXT_LEN + 2];
+        if !self.quoted_into(&mut q) {
+            return false;
+        }
+        out.extend_from_slice(&q);
+        true
+    }
+
+    /// `"<text>"` into `q`; false for years outside 0000–9999.
+    fn quoted_into(&self, q: &mut [u8; TEXT_LEN + 2]) -> bool {
+        *q = *b"\"0000-00-00T00:00:00.000000+0000\"";
+        let Some(b) = q.get_mut(1..=TEXT_LEN).and_then(|b| <&mut [u8; TEXT_LEN]>::try_from(b).ok()) else {
+            return false;
+        };
         match LAST_SECOND.get() {
             Some((secs, prefix)) if secs == self.secs => b[..SECOND_LEN].copy_from_slice(&prefix),
             _ => {
@@ -171,26 +210,32 @@ impl Timestamp {
                     _ => {
                         let (y, m, d) = civil_from_days(days);
                         if !(0..=9999).contains(&y) {
-                            return None;
+                            return false;
                         }
-                        put_digits(&mut b, 0, 4, y as u64);
-                        put_digits(&mut b, 5, 2, u64::from(m));
-                        put_digits(&mut b, 8, 2, u64::from(d));
+                        put_digits(b, 0, 4, y as u64);
+                        put_digits(b, 5, 2, u64::from(m));
+                        put_digits(b, 8, 2, u64::from(d));
                         let mut date = [0u8; DATE_LEN];
                         date.copy_from_slice(&b[..DATE_LEN]);
                         LAST_DAY.set(Some((days, date)));
                     }
                 }
-                put_digits(&mut b, 11, 2, (sod / 3600) as u64);
-                put_digits(&mut b, 14, 2, ((sod / 60) % 60) as u64);
-                put_digits(&mut b, 17, 2, (sod % 60) as u64);
+                put_digits(b, 11, 2, (sod / 3600) as u64);
+                put_digits(b, 14, 2, ((sod / 60) % 60) as u64);
+                put_digits(b, 17, 2, (sod % 60) as u64);
                 let mut prefix = [0u8; SECOND_LEN];
                 prefix.copy_from_slice(&b[..SECOND_LEN]);
                 LAST_SECOND.set(Some((self.secs, prefix)));
             }
         }
-        put_digits(&mut b, 20, 6, u64::from(self.nanos / 1000));
-        Some(b)
+        // Microseconds (< 1 000 000): three digit pairs.
+        let us = (self.nanos / 1000) % 1_000_000;
+        for (i, pair) in [us / 10_000, (us / 100) % 100, us % 100].into_iter().enumerate() {
+            let p = pair as usize;
+            b[20 + 2 * i] = DIGIT_PAIRS[2 * p];
+            b[21 + 2 * i] = DIGIT_PAIRS[2 * p + 1];
+        }
+        true
     }
 }
 
@@ -272,6 +317,22 @@ mod tests {
     /// The per-thread last-second cache: repeats, alternation between two
     /// seconds, and out-of-range seconds in between all give the text the
     /// uncached formatter gives.
+    #[test]
+    fn every_microsecond_value_is_written_like_format() {
+        let mut out = Vec::new();
+        for micros in 0..1_000_000u32 {
+            let t = Timestamp::from_micros(1_470_763_727, micros);
+            out.clear();
+            assert!(t.write_quoted(&mut out));
+            let want = format!("\"2016-08-09T17:28:47.{micros:06}+0000\"");
+            assert_eq!(out, want.as_bytes());
+        }
+        // Outside 0000–9999: nothing written, the caller takes the slow path.
+        out.clear();
+        assert!(!Timestamp::from_micros(-62_167_219_201, 0).write_quoted(&mut out));
+        assert!(out.is_empty());
+    }
+
     #[test]
     fn cached_second_never_leaks_into_another() {
         let slow = |secs: i64, micros: u32| {
