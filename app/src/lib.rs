@@ -259,17 +259,39 @@ pub enum Record<'a> {
 /// Call `f` on every record of `events` and `lines` (taken from an
 /// [`AppOutput`]) in the order the app layer produced them.
 pub fn for_each_record(events: &[Event], lines: &Lines, mut f: impl FnMut(Record<'_>)) {
+    for_each_placed(events, &lines.recs, |r| match r {
+        Placed::Event(ev) => f(Record::Event(ev)),
+        Placed::Line(line) => f(Record::Line(lines.get(line))),
+    });
+}
+
+/// One record of an [`AppOutput`] in output order, a line given by its
+/// place in [`Lines::buf`] (see [`for_each_placed`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Placed<'a> {
+    /// A built event (anomalies).
+    Event(&'a Event),
+    /// Where a written line is.
+    Line(&'a Line),
+}
+
+/// [`for_each_record`] over the lines' places (`recs`, taken out of
+/// [`Lines::recs`]) instead of their bytes: for a caller that keeps the
+/// lines where the app layer wrote them and appends to the same buffer
+/// while it walks them (the sensor's worker, whose output buffer is
+/// [`Lines::buf`]).
+pub fn for_each_placed(events: &[Event], recs: &[Line], mut f: impl FnMut(Placed<'_>)) {
     let mut events = events.iter();
     let mut done = 0;
-    for line in &lines.recs {
+    for line in recs {
         for ev in events.by_ref().take(line.events_before.saturating_sub(done)) {
-            f(Record::Event(ev));
+            f(Placed::Event(ev));
         }
         done = done.max(line.events_before);
-        f(Record::Line(lines.get(line)));
+        f(Placed::Line(line));
     }
     for ev in events {
-        f(Record::Event(ev));
+        f(Placed::Event(ev));
     }
 }
 

@@ -14,7 +14,9 @@ use crate::defrag::{Defrag, DefragLimits, DgKey, Outcome};
 use crate::flow::{CLASSES, Class, FlowKey, FlowTable, community_id};
 use crate::stats::{Counters, WorkerSnapshot};
 use crate::stream::{Budget, HalfStream, Limits, Sink};
-use centinela_app::{AppConfig, AppFlowState, AppOutput, Decision, Direction, FlowInfo, PacketCtx, Record};
+use centinela_app::{
+    AppConfig, AppFlowState, AppOutput, Decision, Direction, FlowInfo, Line, PacketCtx, Placed,
+};
 use centinela_detect::dns_exfil::DnsExfilDetector;
 use centinela_events::{Anomaly, Event, EventBody, Head, JsonWriter, Timestamp, write_line};
 #[cfg(test)]
@@ -107,7 +109,8 @@ impl Flow {
 /// The worker's output buffer for the current mark interval.
 #[derive(Debug, Default)]
 struct Out {
-    buf: Vec<u8>,
+    // The bytes are `Worker::app_out.lines.buf`: the app layer writes its
+    // records straight into the output buffer.
     recs: Vec<Rec>,
     seq: u64,
     phase: u8,
@@ -313,10 +316,11 @@ impl Worker {
     // ---------------------------------------------------------------- output
 
     fn emit(&mut self, ev: &Event) {
-        let start = self.out.buf.len();
-        match ev.write_json(&mut self.out.buf) {
+        let buf = &mut self.app_out.lines.buf;
+        let start = buf.len();
+        match ev.write_json(buf) {
             Ok(()) => {
-                let len = self.out.buf.len() - start;
+                let len = buf.len() - start;
                 self.out.recs.push(Rec {
                     seq: self.out.seq,
                     phase: self.out.phase,
@@ -326,22 +330,20 @@ impl Worker {
                 });
             }
             Err(_) => {
-                self.out.buf.truncate(start);
+                buf.truncate(start);
                 self.counters.serialize_errors += 1;
             }
         }
     }
 
-    /// Append an EVE line already written by the app layer.
-    fn emit_line(&mut self, line: &[u8]) {
-        let start = self.out.buf.len();
-        self.out.buf.extend_from_slice(line);
+    /// Record an EVE line the app layer wrote into the output buffer.
+    fn emit_line(&mut self, line: &Line) {
         self.out.recs.push(Rec {
             seq: self.out.seq,
             phase: self.out.phase,
             priority: false,
-            start: start as u32,
-            len: line.len() as u32,
+            start: line.start as u32,
+            len: line.len as u32,
         });
     }
 
@@ -365,16 +367,18 @@ impl Worker {
             self.app_out.dns.clear();
         }
         if !self.app_out.has_no_records() {
-            let (mut evs, mut lines) =
-                (std::mem::take(&mut self.app_out.events), std::mem::take(&mut self.app_out.lines));
-            centinela_app::for_each_record(&evs, &lines, |r| match r {
-                Record::Event(ev) => self.emit(ev),
-                Record::Line(l) => self.emit_line(l),
+            // The lines stay where they were written (the output buffer);
+            // events are serialised after them, each in its place in order.
+            let (mut evs, mut recs) =
+                (std::mem::take(&mut self.app_out.events), std::mem::take(&mut self.app_out.lines.recs));
+            centinela_app::for_each_placed(&evs, &recs, |r| match r {
+                Placed::Event(ev) => self.emit(ev),
+                Placed::Line(l) => self.emit_line(l),
             });
             evs.clear();
-            lines.clear();
+            recs.clear();
             self.app_out.events = evs;
-            self.app_out.lines = lines;
+            self.app_out.lines.recs = recs;
         }
         if !self.det_events.is_empty() {
             let evs = std::mem::take(&mut self.det_events);
@@ -1012,8 +1016,9 @@ impl Worker {
             head.write_tail(&mut fresh);
             debug_assert_eq!(t, &fresh[..], "the app's client tail is the flow record's");
         }
-        let start = self.out.buf.len();
-        let written = write_line(&mut self.out.buf, &head, tail, "flow", |w| {
+        let buf = &mut self.app_out.lines.buf;
+        let start = buf.len();
+        let written = write_line(buf, &head, tail, "flow", |w| {
             record.write(w);
             Ok(())
         });
@@ -1023,7 +1028,7 @@ impl Worker {
                 phase: self.out.phase,
                 priority: false,
                 start: start as u32,
-                len: (self.out.buf.len() - start) as u32,
+                len: (buf.len() - start) as u32,
             }),
             Err(_) => self.counters.serialize_errors += 1,
         }
@@ -1081,6 +1086,8 @@ impl Worker {
                 detect_memory: self.exfil.memory() as u64,
             })
         });
+        // Every line written so far is placed before the buffer leaves.
+        self.take_app_output();
         // The next interval likely produces as much: reserve it now rather
         // than regrowing the buffers record by record (capped).
         let (next_buf, next_recs) = match self.recycle.as_ref().and_then(|r| r.try_recv().ok()) {
@@ -1090,7 +1097,7 @@ impl Worker {
                 (b, r)
             }
             None => {
-                let buf_hint = self.out.buf.len().min(OUT_RESERVE_BYTES);
+                let buf_hint = self.app_out.lines.buf.len().min(OUT_RESERVE_BYTES);
                 let recs_hint = self.out.recs.len().min(OUT_RESERVE_BYTES / 256);
                 (Vec::with_capacity(buf_hint), Vec::with_capacity(recs_hint))
             }
@@ -1099,7 +1106,7 @@ impl Worker {
             worker: self.id,
             mark: mark.id,
             ts: mark.ts,
-            buf: std::mem::replace(&mut self.out.buf, next_buf),
+            buf: std::mem::replace(&mut self.app_out.lines.buf, next_buf),
             recs: std::mem::replace(&mut self.out.recs, next_recs),
             snapshot,
             reader: mark.stats.clone(),
