@@ -1055,33 +1055,114 @@ impl Serialize for Values<'_> {
 }
 
 /// `[{"address":A,"value":V},...]`: registers as numbers, coils as booleans
-/// (up to 2 000 values per record: two literal keys each, no serde calls).
-fn write_values(w: &mut JsonWriter<'_>, mut values: AddressedValues<'_>) {
-    // The longest element, `,{"address":65535,"value":65535}`, is 32 bytes.
-    w.reserve(values.size_hint().0.saturating_mul(32).saturating_add(2));
-    w.raw("[");
-    #[inline(always)]
-    fn element(w: &mut JsonWriter<'_>, address: u16, value: Value) {
-        w.u16(address);
-        match value {
-            Value::Bit(true) => w.raw(",\"value\":true}"),
-            Value::Bit(false) => w.raw(",\"value\":false}"),
-            Value::Register(r) => {
-                w.raw(",\"value\":");
-                w.u16(r);
-                w.raw("}");
-            }
+/// (up to 2 000 values per record). Each element is written straight into
+/// a stack chunk, in a slot of [`ELEMENT_MAX`] bytes (the longest element,
+/// `,{"address":65535,"value":65535}`, is 32 bytes), and the chunk goes to
+/// the output once it holds [`VALUES_CHUNK`] bytes: no growth check, no
+/// variable-length copy and no serde call per value.
+fn write_values(w: &mut JsonWriter<'_>, values: AddressedValues<'_>) {
+    let mut chunk = [0u8; VALUES_CHUNK + ELEMENT_MAX];
+    let mut n = 0;
+    let mut first = true;
+    w.reserve(values.size_hint().0.saturating_mul(ELEMENT_MAX).saturating_add(2));
+    for (address, value) in values {
+        // `n < VALUES_CHUNK` here: a whole slot is always free.
+        let Some(slot) =
+            chunk.get_mut(n..n + ELEMENT_MAX).and_then(|s| <&mut [u8; ELEMENT_MAX]>::try_from(s).ok())
+        else {
+            break;
+        };
+        n += element(slot, address, value);
+        if first {
+            // The first element's comma opens the array.
+            slot[0] = b'[';
+            first = false;
+        }
+        if n >= VALUES_CHUNK {
+            w.raw_ascii(chunk.get(..n).unwrap_or_default());
+            n = 0;
         }
     }
-    if let Some((address, value)) = values.next() {
-        w.raw("{\"address\":");
-        element(w, address, value);
-        for (address, value) in values {
-            w.raw(",{\"address\":");
-            element(w, address, value);
-        }
+    if first {
+        w.raw("[");
     }
+    w.raw_ascii(chunk.get(..n).unwrap_or_default());
     w.raw("]");
+}
+
+/// Bytes of `values` text gathered on the stack before each copy out.
+const VALUES_CHUNK: usize = 512;
+/// The longest element, `,{"address":65535,"value":65535}`.
+const ELEMENT_MAX: usize = 32;
+
+/// `,{"address":A,"value":V}` into `e`; returns its length.
+#[inline(always)]
+fn element(e: &mut [u8; ELEMENT_MAX], address: u16, value: Value) -> usize {
+    e[..12].copy_from_slice(b",{\"address\":");
+    let mut p = put_u16(e, 12, address);
+    match value {
+        Value::Bit(true) => {
+            if let Some(d) = e.get_mut(p..p + 14) {
+                d.copy_from_slice(b",\"value\":true}");
+            }
+            p += 14;
+        }
+        Value::Bit(false) => {
+            if let Some(d) = e.get_mut(p..p + 15) {
+                d.copy_from_slice(b",\"value\":false}");
+            }
+            p += 15;
+        }
+        Value::Register(r) => {
+            if let Some(d) = e.get_mut(p..p + 9) {
+                d.copy_from_slice(b",\"value\":");
+            }
+            p = put_u16(e, p + 9, r);
+            if let Some(d) = e.get_mut(p) {
+                *d = b'}';
+            }
+            p += 1;
+        }
+    }
+    p
+}
+
+/// `00` to `99`, two ASCII digits each.
+const DIGIT_PAIRS: [[u8; 2]; 100] = {
+    let mut t = [[0u8; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        t[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+        i += 1;
+    }
+    t
+};
+
+/// `v` in decimal at `e[p..]` (room for 5 digits is the caller's); returns
+/// the position after it.
+#[inline(always)]
+fn put_u16(e: &mut [u8; ELEMENT_MAX], p: usize, v: u16) -> usize {
+    let v = usize::from(v);
+    let pair = |i: usize| DIGIT_PAIRS[i % 100];
+    let (digits, len): ([u8; 5], usize) = if v < 10 {
+        ([b'0' + v as u8, 0, 0, 0, 0], 1)
+    } else if v < 100 {
+        let [a, b] = pair(v);
+        ([a, b, 0, 0, 0], 2)
+    } else if v < 1_000 {
+        let [b, c] = pair(v % 100);
+        ([b'0' + (v / 100) as u8, b, c, 0, 0], 3)
+    } else if v < 10_000 {
+        let ([a, b], [c, d]) = (pair(v / 100), pair(v % 100));
+        ([a, b, c, d, 0], 4)
+    } else {
+        let ([b, c], [d, f]) = (pair((v / 100) % 100), pair(v % 100));
+        ([b'0' + (v / 10_000) as u8, b, c, d, f], 5)
+    };
+    if let Some(d) = e.get_mut(p..p + 5) {
+        d.copy_from_slice(&digits);
+    }
+    p + len
 }
 
 /// Raw bytes written as a lower-case hex string without building a
@@ -1838,6 +1919,15 @@ mod tests {
                 let b = Bits::new(&bytes[..nbits.div_ceil(8)]).with_len(nbits);
                 shapes.push(AddressedValues::bits(address, b));
             }
+        }
+        // Every digit count at its edges, at addresses of every width.
+        let edges: Vec<u8> =
+            [0u16, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 1001, 9999, 10_000, 10_001, 65_535]
+                .iter()
+                .flat_map(|v| v.to_be_bytes())
+                .collect();
+        for address in [0u16, 5, 95, 995, 9995, 65_520] {
+            shapes.push(AddressedValues::registers(address, Registers::new(&edges)));
         }
         for v in shapes {
             let want = serde_json::to_string(&Generic(v.clone())).unwrap();

@@ -38,6 +38,14 @@ impl<'a> JsonWriter<'a> {
         self.out.extend_from_slice(text.as_bytes());
     }
 
+    /// JSON text the caller assembled as ASCII bytes (a run of array
+    /// elements), copied as is. Debug builds check that it is ASCII.
+    #[inline]
+    pub fn raw_ascii(&mut self, text: &[u8]) {
+        debug_assert!(text.is_ascii(), "raw_ascii() got non-ASCII bytes");
+        self.out.extend_from_slice(text);
+    }
+
     /// A JSON string, escaped exactly as `serde_json` escapes it.
     #[inline]
     pub fn string(&mut self, s: &str) {
