@@ -506,5 +506,8 @@ fn app_fragment(dir: Direction, link_hdr: &link::Header, bytes: &[u8], txs: &mut
         kind,
         unmatched,
     };
-    sink.record_typed(dir, &rec);
+    sink.record_written(dir, |w| {
+        rec.write(w);
+        Ok(())
+    });
 }

@@ -9,6 +9,7 @@
 //! sorted key order, absent keys are skipped, numbers keep their types.
 
 use crate::dnp3::DNP3_MAX_POINTS_PER_RECORD;
+use centinela_events::{JsonObject, JsonWriter};
 use centinela_parsers::dnp3::app::{self, Analog, Iin, ObjectHeader, Prefix, Range, Value};
 use centinela_parsers::dnp3::{Flags, link};
 use serde::Serialize;
@@ -535,6 +536,448 @@ pub(crate) struct SelectOperate {
     pub(crate) select_sequence: Option<u8>,
 }
 
+// ------------------------------------------------------------ hand-written
+//
+// The same bytes as the `Serialize` impls above, which stay as the
+// reference: tests compare both for every point shape, header, control and
+// whole records with every optional part; the replay snapshots hold the
+// DNP3 records' bytes. Without serde's per-key dynamic steps.
+
+impl Dnp3Record<'_> {
+    /// The record body through `w` (the hot path of every DNP3 message).
+    pub(crate) fn write(&self, w: &mut JsonWriter<'_>) {
+        w.raw("{");
+        if !self.anomalies.is_empty() {
+            w.raw("\"anomalies\":");
+            self.anomalies.write(w);
+            w.raw(",");
+        }
+        w.raw("\"application\":");
+        self.application.write(w);
+        if self.continuation {
+            w.raw(",\"continuation\":true");
+        }
+        w.raw(",\"control\":");
+        self.control.write(w);
+        w.raw(",\"dst\":");
+        w.int(self.dst);
+        w.raw(",\"id\":");
+        w.int(self.id);
+        if let Some(iin) = &self.iin {
+            w.raw(",\"iin\":");
+            iin.write(w);
+        }
+        if let Some(r) = &self.request {
+            w.raw(",\"request\":");
+            r.write(w);
+        }
+        if let Some(so) = &self.select_operate {
+            w.raw(",\"select_operate\":");
+            so.write(w);
+        }
+        w.raw(",\"src\":");
+        w.int(self.src);
+        if self.suppressed != 0 {
+            w.raw(",\"suppressed\":");
+            w.int(self.suppressed);
+        }
+        w.raw(",\"transport\":");
+        w.plain(self.transport);
+        w.raw(",\"type\":");
+        w.plain(self.kind);
+        if self.unmatched {
+            w.raw(",\"unmatched\":true");
+        }
+        w.raw("}");
+    }
+}
+
+impl FlagNames {
+    fn write(&self, w: &mut JsonWriter<'_>) {
+        w.raw("[");
+        for (i, name) in self.0.names().enumerate() {
+            if i > 0 {
+                w.raw(",");
+            }
+            w.string(name);
+        }
+        w.raw("]");
+    }
+}
+
+impl LinkControl {
+    fn write(&self, w: &mut JsonWriter<'_>) {
+        w.raw("{\"dir\":");
+        w.bool(self.dir);
+        w.raw(",\"fcb\":");
+        w.bool(self.fcb);
+        w.raw(",\"fcv\":");
+        w.bool(self.fcv);
+        w.raw(",\"function_code\":");
+        w.int(self.function_code);
+        w.raw(",\"pri\":");
+        w.bool(self.pri);
+        w.raw("}");
+    }
+}
+
+impl AppControl {
+    fn write(&self, w: &mut JsonWriter<'_>) {
+        w.raw("{\"con\":");
+        w.bool(self.con);
+        w.raw(",\"fin\":");
+        w.bool(self.fin);
+        w.raw(",\"fir\":");
+        w.bool(self.fir);
+        w.raw(",\"sequence\":");
+        w.int(self.sequence);
+        w.raw(",\"uns\":");
+        w.bool(self.uns);
+        w.raw("}");
+    }
+}
+
+impl Application<'_> {
+    fn write(&self, w: &mut JsonWriter<'_>) {
+        w.raw("{\"complete\":");
+        w.bool(self.complete);
+        w.raw(",\"control\":");
+        self.control.write(w);
+        w.raw(",\"function\":");
+        w.plain(self.function);
+        w.raw(",\"function_code\":");
+        w.int(self.function_code);
+        if !self.objects.is_empty() {
+            w.raw(",\"objects\":");
+            self.objects.write(w);
+        }
+        w.raw("}");
+    }
+}
+
+impl Objects<'_> {
+    fn write(&self, w: &mut JsonWriter<'_>) {
+        let mut budget = DNP3_MAX_POINTS_PER_RECORD;
+        w.raw("[");
+        for (i, h) in self.0.clone().enumerate() {
+            if i > 0 {
+                w.raw(",");
+            }
+            let valid = h.points().filter(has_value).count();
+            let logged = valid.min(budget);
+            budget -= logged;
+            let points = (logged > 0).then_some(PointList { header: h, limit: logged });
+            let truncated = (valid - logged) as u64;
+            Object::new(h.group, h.variation, h.qualifier.raw(), h.range, points, truncated).write(w);
+        }
+        w.raw("]");
+    }
+}
+
+impl Object<'_> {
+    fn write(&self, w: &mut JsonWriter<'_>) {
+        w.raw("{\"count\":");
+        w.int(self.count);
+        w.raw(",\"group\":");
+        w.int(self.group);
+        if let Some(p) = &self.points {
+            w.raw(",\"points\":");
+            p.write(w);
+        }
+        if self.points_truncated != 0 {
+            w.raw(",\"points_truncated\":");
+            w.int(self.points_truncated);
+        }
+        w.raw(",\"prefix_code\":");
+        w.int(self.prefix_code);
+        w.raw(",\"qualifier\":");
+        w.int(self.qualifier);
+        w.raw(",\"range_code\":");
+        w.int(self.range_code);
+        w.raw(",\"start\":");
+        w.int(self.start);
+        w.raw(",\"stop\":");
+        w.int(self.stop);
+        w.raw(",\"variation\":");
+        w.int(self.variation);
+        w.raw("}");
+    }
+}
+
+impl PointList<'_> {
+    fn write(&self, w: &mut JsonWriter<'_>) {
+        let h = &self.header;
+        let index_prefixed = matches!(h.qualifier.prefix(), Prefix::Index(_));
+        w.raw("[");
+        for (i, p) in h.points().filter(has_value).take(self.limit).enumerate() {
+            if i > 0 {
+                w.raw(",");
+            }
+            PointRecord {
+                index: p.index,
+                prefix: if index_prefixed { p.index } else { 0 },
+                group: h.group,
+                variation: h.variation,
+                value: p.value,
+            }
+            .write(w);
+        }
+        w.raw("]");
+    }
+}
+
+impl AnalogJson {
+    fn write(&self, w: &mut JsonWriter<'_>) {
+        match self.0 {
+            Analog::I16(x) => w.int(x),
+            Analog::I32(x) => w.int(x),
+            // Floats and their text forms through serde (its float format).
+            _ => {
+                let _ = w.value(self);
+            }
+        }
+    }
+}
+
+impl PointRecord<'_> {
+    /// Keys in bytewise order for every shape, as the `Serialize` impl.
+    pub(crate) fn write(&self, w: &mut JsonWriter<'_>) {
+        let (index, prefix) = (self.index, self.prefix);
+        let mut o = JsonObject::open(w);
+        match self.value {
+            Value::Bit(b) => {
+                o.key("\"index\":").int(index);
+                o.key("\"prefix\":").int(prefix);
+                o.key("\"state\":").int(u8::from(b));
+            }
+            Value::DoubleBit(d) => {
+                o.key("\"index\":").int(index);
+                o.key("\"prefix\":").int(prefix);
+                o.key("\"state\":").int(d);
+            }
+            Value::Binary { flags: f, time, relative } => {
+                let old = matches!(self.group, 10 | 11);
+                if !old {
+                    o.key("\"chatter_filter\":").int(bit(f, 5));
+                }
+                o.key("\"comm_lost\":").int(bit(f, 2));
+                o.key("\"index\":").int(index);
+                o.key("\"local_forced\":").int(bit(f, 4));
+                o.key("\"online\":").int(bit(f, 0));
+                o.key("\"prefix\":").int(prefix);
+                if let Some(r) = relative {
+                    o.key("\"relative_time_ms\":").int(r);
+                }
+                o.key("\"remote_forced\":").int(bit(f, 3));
+                if old {
+                    o.key("\"reserved0\":").int(bit(f, 5));
+                    o.key("\"reserved1\":").int(bit(f, 6));
+                } else {
+                    o.key("\"reserved\":").int(bit(f, 6));
+                }
+                o.key("\"restart\":").int(bit(f, 1));
+                o.key("\"state\":").int(bit(f, 7));
+                if let Some(t) = time {
+                    o.key("\"timestamp\":").int(t);
+                }
+            }
+            Value::DoubleBitBinary { flags: f, time, relative } => {
+                o.key("\"chatter_filter\":").int(bit(f, 5));
+                o.key("\"comm_lost\":").int(bit(f, 2));
+                o.key("\"index\":").int(index);
+                o.key("\"local_forced\":").int(bit(f, 4));
+                o.key("\"online\":").int(bit(f, 0));
+                o.key("\"prefix\":").int(prefix);
+                if let Some(r) = relative {
+                    o.key("\"relative_time_ms\":").int(r);
+                }
+                o.key("\"remote_forced\":").int(bit(f, 3));
+                o.key("\"restart\":").int(bit(f, 1));
+                o.key("\"state\":").int(f >> 6);
+                if let Some(t) = time {
+                    o.key("\"timestamp\":").int(t);
+                }
+            }
+            Value::Crob { code, count, on_ms, off_ms, status } => {
+                o.key("\"count\":").int(count);
+                o.key("\"cr\":").int(bit(code, 5));
+                o.key("\"index\":").int(index);
+                o.key("\"offtime\":").int(off_ms);
+                o.key("\"ontime\":").int(on_ms);
+                o.key("\"op_type\":").int(code & 0x0f);
+                o.key("\"prefix\":").int(prefix);
+                o.key("\"qu\":").int(bit(code, 4));
+                o.key("\"reserved\":").int(status >> 7);
+                o.key("\"status_code\":").int(status & 0x7f);
+                o.key("\"tcc\":").int(code >> 6);
+            }
+            Value::Counter { flags, value, time } => {
+                if let Some(f) = flags {
+                    o.key("\"comm_lost\":").int(bit(f, 2));
+                    o.key("\"count\":").int(value);
+                    o.key("\"discontinuity\":").int(bit(f, 6));
+                    o.key("\"index\":").int(index);
+                    o.key("\"local_forced\":").int(bit(f, 4));
+                    o.key("\"online\":").int(bit(f, 0));
+                    o.key("\"prefix\":").int(prefix);
+                    o.key("\"remote_forced\":").int(bit(f, 3));
+                    o.key("\"reserved0\":").int(bit(f, 7));
+                    o.key("\"restart\":").int(bit(f, 1));
+                    o.key("\"rollover\":").int(bit(f, 5));
+                } else {
+                    o.key("\"count\":").int(value);
+                    o.key("\"index\":").int(index);
+                    o.key("\"prefix\":").int(prefix);
+                }
+                if let Some(t) = time {
+                    o.key("\"timestamp\":").int(t);
+                }
+            }
+            Value::Analog { flags, value, time } => {
+                match flags {
+                    Some(f) if self.group == 43 => {
+                        o.key("\"control_status\":").int(f);
+                        o.key("\"index\":").int(index);
+                        o.key("\"prefix\":").int(prefix);
+                    }
+                    Some(f) => {
+                        o.key("\"comm_lost\":").int(bit(f, 2));
+                        o.key("\"index\":").int(index);
+                        o.key("\"local_forced\":").int(bit(f, 4));
+                        o.key("\"online\":").int(bit(f, 0));
+                        o.key("\"over_range\":").int(bit(f, 5));
+                        o.key("\"prefix\":").int(prefix);
+                        o.key("\"reference_err\":").int(bit(f, 6));
+                        o.key("\"remote_forced\":").int(bit(f, 3));
+                        o.key("\"reserved0\":").int(bit(f, 7));
+                        o.key("\"restart\":").int(bit(f, 1));
+                    }
+                    None => {
+                        o.key("\"index\":").int(index);
+                        o.key("\"prefix\":").int(prefix);
+                    }
+                }
+                if let Some(t) = time {
+                    o.key("\"timestamp\":").int(t);
+                }
+                AnalogJson(value).write(o.key("\"value\":"));
+            }
+            Value::AnalogCommand { value, status } => {
+                o.key("\"control_status\":").int(status);
+                o.key("\"index\":").int(index);
+                o.key("\"prefix\":").int(prefix);
+                AnalogJson(value).write(o.key("\"value\":"));
+            }
+            Value::Deadband(v) => {
+                o.key("\"index\":").int(index);
+                o.key("\"prefix\":").int(prefix);
+                AnalogJson(v).write(o.key("\"value\":"));
+            }
+            Value::Time(t) => {
+                o.key("\"index\":").int(index);
+                o.key("\"prefix\":").int(prefix);
+                o.key("\"timestamp\":").int(t);
+            }
+            Value::TimeInterval { time, interval } => {
+                o.key("\"index\":").int(index);
+                o.key("\"interval_ms\":").int(interval);
+                o.key("\"prefix\":").int(prefix);
+                o.key("\"timestamp\":").int(time);
+            }
+            Value::Delay(d) => {
+                let key = if self.variation == 1 { "\"delay_secs\":" } else { "\"delay_ms\":" };
+                o.key(key).int(d);
+                o.key("\"index\":").int(index);
+                o.key("\"prefix\":").int(prefix);
+            }
+            Value::Attribute { data_type, value } => {
+                o.key("\"data\":").hex(value);
+                o.key("\"data_type\":").int(data_type);
+                o.key("\"index\":").int(index);
+                o.key("\"prefix\":").int(prefix);
+            }
+            Value::Bytes(b) => {
+                o.key("\"data\":").hex(b);
+                o.key("\"index\":").int(index);
+                o.key("\"prefix\":").int(prefix);
+            }
+            Value::None => {
+                o.key("\"index\":").int(index);
+                o.key("\"prefix\":").int(prefix);
+            }
+        }
+        o.close();
+    }
+}
+
+impl IinRecord {
+    fn write(&self, w: &mut JsonWriter<'_>) {
+        w.raw("{\"indicators\":[");
+        for (i, n) in self.indicators.0.names().enumerate() {
+            if i > 0 {
+                w.raw(",");
+            }
+            w.string(if n == "broadcast" { "all_stations" } else { n });
+        }
+        w.raw("]}");
+    }
+}
+
+impl Request<'_> {
+    fn write(&self, w: &mut JsonWriter<'_>) {
+        w.raw("{\"application\":");
+        self.application.write(w);
+        w.raw(",\"dst\":");
+        w.int(self.dst);
+        w.raw(",\"src\":");
+        w.int(self.src);
+        w.raw("}");
+    }
+}
+
+impl RequestApplication<'_> {
+    fn write(&self, w: &mut JsonWriter<'_>) {
+        w.raw("{\"control\":");
+        self.control.write(w);
+        w.raw(",\"function\":");
+        w.plain(self.function);
+        w.raw(",\"function_code\":");
+        w.int(self.function_code);
+        if !self.objects.is_empty() {
+            w.raw(",\"objects\":[");
+            for (i, o) in self.objects.0.iter().flatten().enumerate() {
+                if i > 0 {
+                    w.raw(",");
+                }
+                Object::new(o.group, o.variation, o.qualifier, o.range, None, 0).write(w);
+            }
+            w.raw("]");
+        }
+        if self.objects_truncated != 0 {
+            w.raw(",\"objects_truncated\":");
+            w.int(self.objects_truncated);
+        }
+        w.raw("}");
+    }
+}
+
+impl SelectOperate {
+    fn write(&self, w: &mut JsonWriter<'_>) {
+        let mut o = JsonObject::open(w);
+        if let Some(e) = self.elapsed_ms {
+            o.key("\"elapsed_ms\":").int(e);
+        }
+        o.key("\"match\":").bool(self.matched);
+        if let Some(r) = self.reason {
+            o.key("\"reason\":").string(r);
+        }
+        if let Some(q) = self.select_sequence {
+            o.key("\"select_sequence\":").int(q);
+        }
+        o.close();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! The typed views against the former `serde_json::Map` builders (kept
@@ -740,6 +1183,136 @@ mod tests {
             }
         }
         assert!(checked > 1000, "{checked}");
+    }
+
+    fn written(f: impl FnOnce(&mut JsonWriter<'_>)) -> String {
+        let mut v = Vec::new();
+        f(&mut JsonWriter::new(&mut v));
+        String::from_utf8(v).expect("utf-8")
+    }
+
+    #[test]
+    fn hand_written_parts_equal_their_serialisation() {
+        let bytes: Vec<u8> = (0..=255u8).chain(0..77).collect();
+        let mut checked = 0;
+        for value in values(&bytes) {
+            for (group, variation) in [(2, 1), (10, 2), (11, 1), (43, 1), (30, 1), (52, 1), (52, 2), (0, 240)]
+            {
+                for (index, prefix) in [(0, 0), (7, 7), (u32::MAX, 0)] {
+                    let rec = PointRecord { index, prefix, group, variation, value };
+                    let want = serde_json::to_string(&rec).expect("serialise");
+                    assert_eq!(written(|w| rec.write(w)), want, "{value:?} g{group}v{variation}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 1000, "{checked}");
+        for q in [0x00, 0x01, 0x06, 0x07, 0x17, 0x28, 0x5b] {
+            for range in [Range::StartStop { start: 3, stop: 9 }, Range::All, Range::Count(65_535)] {
+                let o = Object::new(30, 2, q, range, None, 0);
+                assert_eq!(written(|w| o.write(w)), serde_json::to_string(&o).expect("serialise"));
+                let t = Object::new(1, 2, q, range, None, 7);
+                assert_eq!(written(|w| t.write(w)), serde_json::to_string(&t).expect("serialise"));
+            }
+        }
+        for b in 0..=255u8 {
+            let a = AppControl::from(app::Control::from_u8(b));
+            assert_eq!(written(|w| a.write(w)), serde_json::to_string(&a).expect("serialise"));
+            let l = LinkControl::from(link::Control::from_u8(b));
+            assert_eq!(written(|w| l.write(w)), serde_json::to_string(&l).expect("serialise"));
+        }
+        for elapsed_ms in [None, Some(-1), Some(i128::MAX)] {
+            for reason in [None, Some("no_select")] {
+                for select_sequence in [None, Some(15)] {
+                    for matched in [false, true] {
+                        let so = SelectOperate { elapsed_ms, matched, reason, select_sequence };
+                        assert_eq!(written(|w| so.write(w)), serde_json::to_string(&so).expect("serialise"));
+                    }
+                }
+            }
+        }
+        for bits in [0u16, 1, 0x0100, 0x8000, 0xffff, 0x1234] {
+            if let Some(iin) = IinRecord::new(Iin { iin1: bits as u8, iin2: (bits >> 8) as u8 }) {
+                assert_eq!(written(|w| iin.write(w)), serde_json::to_string(&iin).expect("serialise"));
+            }
+        }
+    }
+
+    #[test]
+    fn whole_records_by_hand_equal_their_serialisation() {
+        // A response with IIN bits and points (binary inputs with flags,
+        // 32-bit analogs with flags, a float), and a READ request.
+        let response: Vec<u8> = [
+            &[0xC3u8, 0x81, 0x92, 0x04][..],
+            &[0x01, 0x02, 0x00, 0x00, 0x03, 0x81, 0x01, 0x80, 0x00],
+            &[0x1E, 0x01, 0x00, 0x02, 0x03, 0x01, 0x10, 0x00, 0x00, 0x00, 0x01, 0xFF, 0xFF, 0xFF, 0xFF],
+            &[0x1E, 0x05, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0xC0, 0x3F],
+        ]
+        .concat();
+        let read = [0xC1u8, 0x01, 0x3C, 0x02, 0x06, 0x3C, 0x01, 0x06];
+        let rsp = app::Fragment::parse(&response).expect("response");
+        let req = app::Fragment::parse(&read).expect("request");
+        assert!(rsp.objects().clone().count() >= 3);
+        let summaries = [
+            Some(ObjSummary { group: 60, variation: 2, qualifier: 6, range: Range::All }),
+            None,
+            Some(ObjSummary {
+                group: 1,
+                variation: 0,
+                qualifier: 0,
+                range: Range::StartStop { start: 0, stop: 7 },
+            }),
+        ];
+        let mut checked = 0;
+        for frag in [&rsp, &req] {
+            for full in [false, true] {
+                let rec = Dnp3Record {
+                    anomalies: FlagNames(if full {
+                        Flags::UNKNOWN_FUNCTION | Flags::UNEXPECTED_OBJECTS
+                    } else {
+                        frag.flags
+                    }),
+                    application: Application {
+                        complete: full,
+                        control: frag.control.into(),
+                        function: frag.function.name(),
+                        function_code: frag.function.to_u8(),
+                        objects: Objects(frag.objects()),
+                    },
+                    continuation: full,
+                    control: link::Control::from_u8(if full { 0xC4 } else { 0x44 }).into(),
+                    dst: 10,
+                    id: u64::MAX,
+                    iin: frag.iin.and_then(IinRecord::new),
+                    request: full.then(|| Request {
+                        application: RequestApplication {
+                            control: req.control.into(),
+                            function: req.function.name(),
+                            function_code: req.function.to_u8(),
+                            objects: Summaries(&summaries),
+                            objects_truncated: 3,
+                        },
+                        dst: 10,
+                        src: 1,
+                    }),
+                    select_operate: full.then_some(SelectOperate {
+                        elapsed_ms: Some(250),
+                        matched: true,
+                        reason: None,
+                        select_sequence: Some(4),
+                    }),
+                    src: 1,
+                    suppressed: if full { 12 } else { 0 },
+                    transport: if full { "udp" } else { "tcp" },
+                    kind: if full { "unsolicited_response" } else { "response" },
+                    unmatched: full,
+                };
+                let want = serde_json::to_string(&rec).expect("serialise");
+                assert_eq!(written(|w| rec.write(w)), want);
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 4);
     }
 
     #[test]

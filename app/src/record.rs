@@ -7,7 +7,6 @@
 use crate::limit::{AnomalyLimiter, RateVerdict, RecordLimiter};
 use crate::{AppConfig, AppOutput, AppProto, Direction, FlowInfo, L4, Line, PacketCtx};
 use centinela_events::{Anomaly, Event, EventBody, Head, JsonWriter, write_line};
-use serde::Serialize;
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -217,12 +216,6 @@ impl Sink<'_> {
                 None
             }
         }
-    }
-
-    /// Write `body` as this flow's protocol record (see
-    /// [`Sink::record_written`]).
-    pub(crate) fn record_typed<T: Serialize + ?Sized>(&mut self, dir: Direction, body: &T) {
-        self.record_written(dir, |w| w.value(body));
     }
 
     /// Write this flow's protocol record straight into the output lines:
