@@ -6,6 +6,13 @@
 //! a stable anomaly name saying where. Nothing here allocates: every slice
 //! borrows the frame.
 //!
+//! The commonest shape on an ICS SPAN port — IPv4 without options, not a
+//! fragment, carrying TCP or UDP — is decoded by hand (`plain_ipv4`);
+//! everything else goes through etherparse. The test
+//! `fast_decoder_agrees_with_the_lax_packet_decoder` holds the result of
+//! [`decode`] to etherparse's own `LaxSlicedPacket` on every truncation and
+//! on random corruptions aimed at the IP and transport headers.
+//!
 //! Link types: Ethernet (with 802.1Q / QinQ), Linux cooked SLL and SLL2, raw
 //! IPv4/IPv6 (`RAW`, `IPV4`, `IPV6`), BSD null/loopback.
 
