@@ -300,7 +300,8 @@ impl Worker {
     /// true when the last mark was seen.
     pub fn run_batch(&mut self, batch: &Batch, send: &mut dyn FnMut(Report)) -> bool {
         let mut done = false;
-        for e in &batch.entries {
+        for (i, e) in batch.entries.iter().enumerate() {
+            batch.prefetch_ahead(i, crate::batch::PREFETCH_AHEAD);
             match e {
                 Entry::Pkt(m) => self.packet(m, batch.bytes(m)),
                 Entry::Mark(mark) => {
