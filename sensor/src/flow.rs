@@ -455,7 +455,16 @@ impl<V> FlowTable<V> {
     /// Record activity at `now` (moves the flow to its class tail, possibly
     /// changing class).
     pub fn touch(&mut self, id: u32, now: Timestamp, class: Class) {
-        if self.slots.get(id as usize).is_none_or(|s| s.val.is_none()) {
+        let Some(s) = self.slots.get_mut(id as usize).filter(|s| s.val.is_some()) else {
+            return;
+        };
+        // Already the most recent of its class (consecutive packets of one
+        // flow): the order stays as it is, so the neighbours' slots (other
+        // flows, likely not in cache) are not touched.
+        if s.class == class && self.tails[class as usize] == id {
+            if now > s.last {
+                s.last = now;
+            }
             return;
         }
         self.unlink(id);
@@ -630,5 +639,70 @@ mod tests {
         assert_eq!(t.ids(), vec![a, c]);
         assert_eq!(t.get(&k(3)), Some(c));
         assert_eq!(t.get(&k(2)), None);
+    }
+
+    /// Random inserts, touches (often of the flow touched last, which keeps
+    /// the order without relinking), class changes and removals, against a
+    /// model that orders flows by class, then by last touch: the lists, the
+    /// oldest flow and every flow's last time always agree.
+    #[test]
+    fn lru_order_matches_a_model() {
+        const CLS: [Class; 3] = [Class::Udp, Class::TcpNew, Class::TcpEstablished];
+        let mut t: FlowTable<u32> = FlowTable::new(64);
+        // (id, class, touch sequence number, last time)
+        let mut model: Vec<(u32, Class, u64, Timestamp)> = Vec::new();
+        let mut rng: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let k = |p: u16| {
+            FlowKey::new(("1.1.1.1".parse().unwrap(), p), ("2.2.2.2".parse().unwrap(), 1), 17, [0, 0]).0
+        };
+        let mut last_touched = None;
+        for step in 0..20_000u64 {
+            let now = Timestamp::from_micros(1_000 + (step / 7) as i64, (step % 7) as u32);
+            let r = next();
+            let class = CLS[(r % 3) as usize];
+            match (r >> 8) % 10 {
+                0 | 1 if model.len() < 64 => {
+                    let port = (r >> 16) as u16;
+                    if t.get(&k(port)).is_none() {
+                        let id = t.insert(k(port), now, class, u32::from(port)).unwrap();
+                        model.push((id, class, step, now));
+                        last_touched = Some(id);
+                    }
+                }
+                2 if !model.is_empty() => {
+                    let i = (r >> 16) as usize % model.len();
+                    let (id, ..) = model.remove(i);
+                    assert!(t.remove(id).is_some());
+                }
+                _ if !model.is_empty() => {
+                    // Mostly the flow touched last, with its class kept.
+                    let (id, class) = match (last_touched, (r >> 20) % 4) {
+                        (Some(id), 0..=2) if model.iter().any(|m| m.0 == id) => {
+                            let c = model.iter().find(|m| m.0 == id).map(|m| m.1).unwrap();
+                            (id, if (r >> 24) % 8 == 0 { class } else { c })
+                        }
+                        _ => (model[(r >> 16) as usize % model.len()].0, class),
+                    };
+                    t.touch(id, now, class);
+                    let m = model.iter_mut().find(|m| m.0 == id).unwrap();
+                    *m = (id, class, step, now.max(m.3));
+                    last_touched = Some(id);
+                }
+                _ => {}
+            }
+            let mut want = model.clone();
+            want.sort_by_key(|m| (m.1 as usize, m.2));
+            assert_eq!(t.ids(), want.iter().map(|m| m.0).collect::<Vec<_>>(), "step {step}");
+            for c in CLS {
+                let head = want.iter().find(|m| m.1 == c).map(|m| (m.0, m.3));
+                assert_eq!(t.oldest_in(c), head, "step {step}");
+            }
+        }
     }
 }
