@@ -778,10 +778,7 @@ mod tests {
             let port = (r >> 8) as u16 % 6_000;
             let key = k(port);
             if r % 10 < insert_bias {
-                if !model.contains_key(&key) {
-                    let id = t.insert(key, now, Class::TcpEstablished, port).unwrap();
-                    model.insert(key, id);
-                }
+                model.entry(key).or_insert_with(|| t.insert(key, now, Class::TcpEstablished, port).unwrap());
             } else if let Some(id) = model.remove(&key) {
                 assert_eq!(t.remove(id).map(|x| x.1), Some(port));
             }
