@@ -353,6 +353,7 @@ impl Index {
         Self { entries: vec![0; INDEX_MIN], len: 0, hasher: SeededState::random() }
     }
 
+    #[inline]
     fn hash(&self, key: &FlowKey) -> u32 {
         self.hasher.hash_one(key) as u32
     }
@@ -363,6 +364,7 @@ impl Index {
 
     /// The position and slot id of `key`, whose hash is `h`; `is` says
     /// whether a slot holds it.
+    #[inline]
     fn find(&self, h: u32, mut is: impl FnMut(u32) -> bool) -> Option<(usize, u32)> {
         let mask = self.mask();
         let mut i = h as usize & mask;
