@@ -753,6 +753,16 @@ mod tests {
         assert_eq!(t.get(&k(2)), None);
     }
 
+    /// A deterministic xorshift64 sequence from `seed`.
+    fn xorshift(mut rng: u64) -> impl FnMut() -> u64 {
+        move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        }
+    }
+
     /// The index against a `HashMap`, through the table: random inserts,
     /// lookups and removals of keys from a small pool (so that probe runs
     /// collide, wrap around the end and are shifted back), over several
@@ -762,13 +772,7 @@ mod tests {
         use std::collections::HashMap;
         let mut t: FlowTable<u16> = FlowTable::new(5_000);
         let mut model: HashMap<FlowKey, u32> = HashMap::new();
-        let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         let k = |p: u16| {
             FlowKey::new(("10.0.0.1".parse().unwrap(), p), ("10.0.0.2".parse().unwrap(), 502), 6, [0, 0]).0
         };
@@ -811,13 +815,7 @@ mod tests {
         let mut t: FlowTable<u32> = FlowTable::new(64);
         // (id, class, touch sequence number, last time)
         let mut model: Vec<(u32, Class, u64, Timestamp)> = Vec::new();
-        let mut rng: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         let k = |p: u16| {
             FlowKey::new(("1.1.1.1".parse().unwrap(), p), ("2.2.2.2".parse().unwrap(), 1), 17, [0, 0]).0
         };
