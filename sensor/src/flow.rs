@@ -843,7 +843,7 @@ mod tests {
                     let (id, class) = match (last_touched, (r >> 20) % 4) {
                         (Some(id), 0..=2) if model.iter().any(|m| m.0 == id) => {
                             let c = model.iter().find(|m| m.0 == id).map(|m| m.1).unwrap();
-                            (id, if (r >> 24) % 8 == 0 { class } else { c })
+                            (id, if (r >> 24).is_multiple_of(8) { class } else { c })
                         }
                         _ => (model[(r >> 16) as usize % model.len()].0, class),
                     };
