@@ -1127,38 +1127,11 @@ fn element(e: &mut [u8; ELEMENT_MAX], address: u16, value: Value) -> usize {
     p
 }
 
-/// `00` to `99`, two ASCII digits each.
-const DIGIT_PAIRS: [[u8; 2]; 100] = {
-    let mut t = [[0u8; 2]; 100];
-    let mut i = 0;
-    while i < 100 {
-        t[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
-        i += 1;
-    }
-    t
-};
-
 /// `v` in decimal at `e[p..]` (room for 5 digits is the caller's); returns
 /// the position after it.
 #[inline(always)]
 fn put_u16(e: &mut [u8; ELEMENT_MAX], p: usize, v: u16) -> usize {
-    let v = usize::from(v);
-    let pair = |i: usize| DIGIT_PAIRS[i % 100];
-    let (digits, len): ([u8; 5], usize) = if v < 10 {
-        ([b'0' + v as u8, 0, 0, 0, 0], 1)
-    } else if v < 100 {
-        let [a, b] = pair(v);
-        ([a, b, 0, 0, 0], 2)
-    } else if v < 1_000 {
-        let [b, c] = pair(v % 100);
-        ([b'0' + (v / 100) as u8, b, c, 0, 0], 3)
-    } else if v < 10_000 {
-        let ([a, b], [c, d]) = (pair(v / 100), pair(v % 100));
-        ([a, b, c, d, 0], 4)
-    } else {
-        let ([b, c], [d, f]) = (pair((v / 100) % 100), pair(v % 100));
-        ([b'0' + (v / 10_000) as u8, b, c, d, f], 5)
-    };
+    let (digits, len) = centinela_events::u16_digits(v);
     if let Some(d) = e.get_mut(p..p + 5) {
         d.copy_from_slice(&digits);
     }

@@ -21,6 +21,43 @@ pub struct JsonWriter<'a> {
     out: &'a mut Vec<u8>,
 }
 
+/// `00` to `99`, two ASCII digits each (the fixed-width number writers:
+/// timestamps, Modbus `values`).
+pub const DIGIT_PAIRS: [[u8; 2]; 100] = {
+    let mut t = [[0u8; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        t[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+        i += 1;
+    }
+    t
+};
+
+/// The decimal digits of `v`, left-aligned in 5 bytes, and how many there
+/// are: the text `itoa` writes, as one fixed-size value (a caller copies all
+/// 5 bytes into room it has and advances by the count, with no
+/// variable-length copy).
+#[inline(always)]
+pub fn u16_digits(v: u16) -> ([u8; 5], usize) {
+    let v = usize::from(v);
+    let pair = |i: usize| DIGIT_PAIRS[i % 100];
+    if v < 10 {
+        ([b'0' + v as u8, 0, 0, 0, 0], 1)
+    } else if v < 100 {
+        let [a, b] = pair(v);
+        ([a, b, 0, 0, 0], 2)
+    } else if v < 1_000 {
+        let [b, c] = pair(v % 100);
+        ([b'0' + (v / 100) as u8, b, c, 0, 0], 3)
+    } else if v < 10_000 {
+        let ([a, b], [c, d]) = (pair(v / 100), pair(v % 100));
+        ([a, b, c, d, 0], 4)
+    } else {
+        let ([b, c], [d, f]) = (pair((v / 100) % 100), pair(v % 100));
+        ([b'0' + (v / 10_000) as u8, b, c, d, f], 5)
+    }
+}
+
 /// Input bytes a [`JsonWriter::hex`] encodes per stack chunk.
 const HEX_CHUNK: usize = 128;
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -98,25 +135,6 @@ impl<'a> JsonWriter<'a> {
     }
 
     /// `true` or `false`.
-    /// A `u16` in decimal, exactly as [`Self::int`] writes it, without the
-    /// variable-length copy: each digit count is one fixed-size store (the
-    /// per-value cost of Modbus `values` arrays, thousands per second).
-    #[inline(always)]
-    pub fn u16(&mut self, v: u16) {
-        let d = |n: u16| b'0' + (n % 10) as u8;
-        if v < 10 {
-            self.out.push(d(v));
-        } else if v < 100 {
-            self.out.extend_from_slice(&[d(v / 10), d(v)]);
-        } else if v < 1_000 {
-            self.out.extend_from_slice(&[d(v / 100), d(v / 10), d(v)]);
-        } else if v < 10_000 {
-            self.out.extend_from_slice(&[d(v / 1_000), d(v / 100), d(v / 10), d(v)]);
-        } else {
-            self.out.extend_from_slice(&[d(v / 10_000), d(v / 1_000), d(v / 100), d(v / 10), d(v)]);
-        }
-    }
-
     /// Room for `additional` more bytes (one growth check up front for a
     /// long array instead of one per piece).
     #[inline]
@@ -242,7 +260,9 @@ mod tests {
         }
         assert_eq!(written(|w| w.int(-5i32)), "-5");
         for v in 0..=u16::MAX {
-            assert_eq!(written(|w| w.u16(v)), v.to_string());
+            let (digits, len) = u16_digits(v);
+            assert_eq!(&digits[..len], v.to_string().as_bytes());
+            assert!(digits[len..].iter().all(|&b| b == 0));
         }
         assert_eq!(written(|w| w.bool(true)), "true");
         assert_eq!(written(|w| w.bool(false)), "false");

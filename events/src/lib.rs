@@ -21,5 +21,5 @@ mod time;
 pub mod wire;
 
 pub use eve::*;
-pub use jsonw::{JsonObject, JsonWriter, serialize_written};
+pub use jsonw::{DIGIT_PAIRS, JsonObject, JsonWriter, serialize_written, u16_digits};
 pub use time::Timestamp;

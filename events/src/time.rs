@@ -143,18 +143,6 @@ thread_local! {
     static LAST_DAY: Cell<Option<(i64, [u8; DATE_LEN])>> = const { Cell::new(None) };
 }
 
-/// `00` to `99`, two ASCII digits each.
-const DIGIT_PAIRS: [u8; 200] = {
-    let mut t = [0u8; 200];
-    let mut i = 0;
-    while i < 100 {
-        t[2 * i] = b'0' + (i / 10) as u8;
-        t[2 * i + 1] = b'0' + (i % 10) as u8;
-        i += 1;
-    }
-    t
-};
-
 /// `v` as `width` decimal digits at `b[at..]` (the low digits when wider).
 fn put_digits(b: &mut [u8; TEXT_LEN], at: usize, width: usize, mut v: u64) {
     for i in (at..at + width).rev() {
@@ -231,9 +219,9 @@ impl Timestamp {
         // Microseconds (< 1 000 000): three digit pairs.
         let us = (self.nanos / 1000) % 1_000_000;
         for (i, pair) in [us / 10_000, (us / 100) % 100, us % 100].into_iter().enumerate() {
-            let p = pair as usize;
-            b[20 + 2 * i] = DIGIT_PAIRS[2 * p];
-            b[21 + 2 * i] = DIGIT_PAIRS[2 * p + 1];
+            let [hi, lo] = crate::jsonw::DIGIT_PAIRS[pair as usize % 100];
+            b[20 + 2 * i] = hi;
+            b[21 + 2 * i] = lo;
         }
         true
     }
