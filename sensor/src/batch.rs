@@ -171,23 +171,56 @@ pub const PREFETCH_AHEAD: usize = 8;
 /// results.
 #[inline(always)]
 pub fn prefetch(bytes: &[u8]) {
+    let p = bytes.as_ptr();
+    hint(p);
+    if bytes.len() > 64 {
+        hint(p.wrapping_add(64));
+    }
+}
+
+/// Ask the CPU to start loading every cache line of `x` (a structure about
+/// to be used whose memory is likely cold). A hint only, as [`prefetch`].
+#[inline(always)]
+pub fn prefetch_value<T: ?Sized>(x: &T) {
+    let p = std::ptr::from_ref(x).cast::<u8>();
+    let n = std::mem::size_of_val(x);
+    let mut off = 0;
+    while off < n {
+        hint(p.wrapping_add(off));
+        off += 64;
+    }
+    // The last line, when `x` does not start on a line boundary.
+    if n > 0 {
+        hint(p.wrapping_add(n - 1));
+    }
+}
+
+/// Ask the CPU to start loading the heap block holding `bytes`, with the 16
+/// bytes before it (an `Arc`'s counts, the allocator's chunk header: what
+/// dropping it touches first). A hint only, as [`prefetch`].
+#[inline(always)]
+pub fn prefetch_block(bytes: &[u8]) {
+    let p = bytes.as_ptr();
+    hint(p.wrapping_sub(16));
+    hint(p.wrapping_add(bytes.len().saturating_sub(1)));
+}
+
+/// The prefetch instruction on the cache line holding `p`.
+#[inline(always)]
+fn hint(p: *const u8) {
     #[cfg(target_arch = "x86_64")]
     {
         use core::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        let p = bytes.as_ptr().cast::<i8>();
         #[allow(unsafe_code)]
         // SAFETY: PREFETCHT0 is a hint: it never faults, whatever the
-        // address, and changes no architectural state (no register, no
-        // memory). `p` comes from a live slice anyway, and the second line
-        // is only touched when the slice reaches into it. SSE (which
-        // provides the instruction) is part of the x86_64 baseline.
+        // address (callers pass addresses inside or next to live objects,
+        // formed with `wrapping_*` arithmetic, never dereferenced), and it
+        // changes no architectural state (no register, no memory). SSE
+        // (which provides the instruction) is part of the x86_64 baseline.
         unsafe {
-            _mm_prefetch::<_MM_HINT_T0>(p);
-            if bytes.len() > 64 {
-                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64));
-            }
+            _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>());
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = bytes;
+    let _ = p;
 }

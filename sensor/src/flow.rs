@@ -496,6 +496,35 @@ impl<V> FlowTable<V> {
         self.slots.get_mut(id as usize).and_then(|s| s.val.as_mut())
     }
 
+    /// The value of a slot.
+    pub fn val(&self, id: u32) -> Option<&V> {
+        self.slots.get(id as usize).and_then(|s| s.val.as_ref())
+    }
+
+    /// The flow after `id` in its class's list: the next one to time out.
+    pub fn newer(&self, id: u32) -> Option<u32> {
+        self.slots.get(id as usize).map(|s| s.next).filter(|&n| n != NIL)
+    }
+
+    /// Ask the CPU to fetch slot `id` (every line of it), without reading
+    /// it: a hint before the slot is used, no effect on results.
+    pub fn prefetch_slot(&self, id: u32) {
+        if let Some(s) = self.slots.get(id as usize) {
+            crate::batch::prefetch_value(s);
+        }
+    }
+
+    /// Ask the CPU to fetch the index entry that leads to slot `id` (read
+    /// by [`Self::remove`]); reads the slot's key.
+    pub fn prefetch_index(&self, id: u32) {
+        if let Some(s) = self.slots.get(id as usize) {
+            let i = self.index.hash(&s.key) as usize & self.index.mask();
+            if let Some(e) = self.index.entries.get(i) {
+                crate::batch::prefetch_value(e);
+            }
+        }
+    }
+
     /// The key of a slot.
     pub fn key(&self, id: u32) -> Option<&FlowKey> {
         self.slots.get(id as usize).filter(|s| s.val.is_some()).map(|s| &s.key)
@@ -860,6 +889,10 @@ mod tests {
             for c in CLS {
                 let head = want.iter().find(|m| m.1 == c).map(|m| (m.0, m.3));
                 assert_eq!(t.oldest_in(c), head, "step {step}");
+                // `newer` walks the class from its oldest, as timeouts do.
+                let order: Vec<u32> = want.iter().filter(|m| m.1 == c).map(|m| m.0).collect();
+                let walked: Vec<u32> = std::iter::successors(head.map(|h| h.0), |&id| t.newer(id)).collect();
+                assert_eq!(walked, order, "step {step}");
             }
         }
     }
