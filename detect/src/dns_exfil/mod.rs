@@ -22,11 +22,13 @@
 mod allowlist;
 mod features;
 mod ngram_table;
+mod resolved;
 
 use crate::{DetectConfig, DnsObservation, config::DnsExfilConfig};
 use allowlist::Allowlist;
 use centinela_events::{Alert, Event, EventBody, Timestamp};
 use features::{QueryFeatures, Shape, fp};
+use resolved::Resolved;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -369,7 +371,7 @@ pub struct DnsExfilDetector {
     allow: Allowlist,
     pairs: HashMap<PairKey, Pair, Fx>,
     suspects: usize,
-    resolved: [HashMap<(IpAddr, IpAddr), PairKey, Fx>; 2],
+    resolved: Resolved,
     lower: Vec<u8>,
     scratch: Vec<u8>,
     cache: features::FeatureCache,
@@ -387,7 +389,7 @@ impl DnsExfilDetector {
             cfg: c,
             pairs: HashMap::default(),
             suspects: 0,
-            resolved: [HashMap::default(), HashMap::default()],
+            resolved: Resolved::default(),
             lower: Vec::with_capacity(features::MAX_NAME_BYTES),
             scratch: Vec::with_capacity(features::MAX_NAME_BYTES),
             cache: features::FeatureCache::default(),
@@ -508,15 +510,7 @@ impl DnsExfilDetector {
         let Some(s) = pair.suspect.as_deref_mut() else {
             // Light pairs still learn their addresses (connection check for
             // a later promotion) — cheap: one table insert per address.
-            for a in obs.answer_addrs.iter().take(4) {
-                insert_resolved(
-                    &mut self.resolved,
-                    self.cfg.max_resolved,
-                    &mut self.stats,
-                    (obs.client, *a),
-                    key,
-                );
-            }
+            self.learn_addresses(obs, key);
             return;
         };
         s.responses += 1;
@@ -531,14 +525,15 @@ impl DnsExfilDetector {
                 s.answers_bogon += 1;
             }
         }
+        self.learn_addresses(obs, key);
+    }
+
+    /// Remember the first addresses of a response for pair `key`.
+    fn learn_addresses(&mut self, obs: &DnsObservation, key: PairKey) {
         for a in obs.answer_addrs.iter().take(4) {
-            insert_resolved(
-                &mut self.resolved,
-                self.cfg.max_resolved,
-                &mut self.stats,
-                (obs.client, *a),
-                key,
-            );
+            if self.resolved.insert(self.cfg.max_resolved, key.0, *a, key.1) {
+                self.stats.resolved_rotations += 1;
+            }
         }
     }
 
@@ -547,9 +542,8 @@ impl DnsExfilDetector {
     pub fn on_flow_start(&mut self, ts: Timestamp, client: IpAddr, server: IpAddr, server_port: u16) {
         let _ = server_port;
         self.now_us = self.now_us.max(micros(ts));
-        let k = (client, server);
-        let key = self.resolved[0].get(&k).or_else(|| self.resolved[1].get(&k)).copied();
-        if let Some(key) = key {
+        if let Some(domain) = self.resolved.get(client, server) {
+            let key = (client, domain);
             if let Some(s) = self.pairs.get_mut(&key).and_then(|p| p.suspect.as_deref_mut()) {
                 s.connected = true;
             }
@@ -691,7 +685,7 @@ impl DnsExfilDetector {
             "suspects_created": s.suspects_created,
             "suspects_evicted": s.suspects_evicted,
             "suspect_cap_refused": s.suspect_cap_refused,
-            "resolved_entries": self.resolved[0].len() + self.resolved[1].len(),
+            "resolved_entries": self.resolved.len(),
             "resolved_rotations": s.resolved_rotations,
             "connections_matched": s.connections_matched,
             "alerts": s.alerts,
@@ -705,9 +699,7 @@ impl DnsExfilDetector {
     /// estimate within a few percent of the allocator's view.
     pub fn memory(&self) -> usize {
         let pair_slot = std::mem::size_of::<(PairKey, Pair)>() + 1;
-        let res_slot = std::mem::size_of::<((IpAddr, IpAddr), PairKey)>() + 1;
-        let mut m = self.pairs.capacity() * pair_slot
-            + (self.resolved[0].capacity() + self.resolved[1].capacity()) * res_slot;
+        let mut m = self.pairs.capacity() * pair_slot + self.resolved.memory();
         m += self.lower.capacity() + self.scratch.capacity();
         for p in self.pairs.values() {
             if let Some(s) = p.suspect.as_deref() {
@@ -727,14 +719,13 @@ impl DnsExfilDetector {
         }
         let c = &cfg.dns_exfil;
         let pair_slot = std::mem::size_of::<(PairKey, Pair)>() + 1;
-        let res_slot = std::mem::size_of::<((IpAddr, IpAddr), PairKey)>() + 1;
         let suspect = std::mem::size_of::<Suspect>()
             + 2 * buckets(SEEN_GEN_CAP) * 5
             + SAMPLE_CAP * (SAMPLE_MAX_CHARS * 4 + 16)
             + 253
             + 64;
         buckets(c.max_pairs) * pair_slot
-            + 2 * buckets(c.max_resolved / 2) * res_slot
+            + Resolved::worst_case_memory(c.max_resolved, buckets)
             + c.max_suspects * suspect
             + 2 * features::MAX_NAME_BYTES
     }
@@ -750,21 +741,6 @@ impl DnsExfilDetector {
     pub fn pairs(&self) -> usize {
         self.pairs.len()
     }
-}
-
-fn insert_resolved(
-    maps: &mut [HashMap<(IpAddr, IpAddr), PairKey, Fx>; 2],
-    cap: usize,
-    stats: &mut Stats,
-    k: (IpAddr, IpAddr),
-    v: PairKey,
-) {
-    if maps[0].len() >= cap / 2 {
-        maps.swap(0, 1);
-        maps[0].clear();
-        stats.resolved_rotations += 1;
-    }
-    maps[0].insert(k, v);
 }
 
 impl Suspect {
