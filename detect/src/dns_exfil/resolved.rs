@@ -151,6 +151,8 @@ mod tests {
         assert_eq!(r.get(v4("192.0.2.7"), v4("10.0.0.1")), Some(22));
         assert_eq!(r.get(v4("10.0.0.1"), "2001:db8::7".parse().unwrap()), Some(33));
         assert_eq!(r.get(v4("10.0.0.1"), v4("192.0.2.8")), None);
+        // Another client that got no answer for the address has no entry.
+        assert_eq!(r.get(v4("10.0.0.2"), v4("192.0.2.7")), None);
         // An IPv4-mapped IPv6 address is another key than the IPv4 one.
         assert_eq!(r.get(v4("10.0.0.1"), "::ffff:192.0.2.7".parse().unwrap()), None);
         assert_eq!(r.len(), 3);
