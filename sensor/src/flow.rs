@@ -12,6 +12,7 @@
 
 use base64::Engine as _;
 use centinela_events::Timestamp;
+use centinela_events::mix64;
 use sha1::{Digest, Sha1};
 use std::hash::{BuildHasher, Hasher};
 use std::net::IpAddr;
@@ -248,12 +249,6 @@ impl Fnv {
             IpAddr::V6(a) => self.bytes(&a.octets()),
         }
     }
-}
-
-fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 /// ICMP type pairs that Community ID treats as two-way (request → reply).
