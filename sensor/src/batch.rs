@@ -1,10 +1,14 @@
 //! What crosses the channels: packet batches (reader → worker) and event
 //! reports (worker → writer).
 //!
-//! A [`Batch`] owns one contiguous byte buffer into which the reader copies
-//! packet bytes, and a list of [`Entry`]s: packets (offsets into the buffer)
-//! and [`Mark`]s. Batches are allocated once and recycled through a pool
-//! channel, so the steady state allocates nothing per packet.
+//! A [`Batch`] holds a list of [`Entry`]s: packets and [`Mark`]s. A packet
+//! is an offset either into the batch's own byte buffer, into which the
+//! reader copied it (live capture, compressed or streamed files), or into
+//! the memory-mapped capture file the batch shares with the reader (replay
+//! of plain files: no copy at all, and bytes no one looks at, such as the
+//! payload of a bypassed flow, are never read). Batches are allocated once
+//! and recycled through a pool channel, so the steady state allocates
+//! nothing per packet.
 //!
 //! Marks are the synchronisation points that make the output deterministic:
 //! the reader puts the same mark, at the same position of the packet
@@ -14,6 +18,7 @@
 //! the previous one; the writer merges the reports of one mark from all
 //! workers in a fixed order before writing.
 
+use crate::mmap::MappedFile;
 use crate::stats::{ReaderCounters, WorkerSnapshot};
 use centinela_events::Timestamp;
 use std::sync::Arc;
@@ -21,8 +26,9 @@ use std::sync::Arc;
 /// One captured packet inside a batch.
 #[derive(Debug, Clone, Copy)]
 pub struct PktMeta {
-    /// Offset of the bytes in [`Batch::data`].
-    pub off: u32,
+    /// Offset of the bytes in [`Batch::data`], or in [`Batch::map`] when
+    /// `mapped`.
+    pub off: u64,
     /// Captured length.
     pub len: u32,
     /// Original length on the wire.
@@ -35,6 +41,8 @@ pub struct PktMeta {
     pub linktype: i32,
     /// Interface index (live capture), into the interface name table.
     pub iface: u16,
+    /// The bytes are in the mapped file, not in the batch's buffer.
+    pub mapped: bool,
 }
 
 /// A synchronisation mark.
@@ -67,8 +75,10 @@ pub enum Entry {
 /// A batch of packets and marks for one worker.
 #[derive(Debug, Default)]
 pub struct Batch {
-    /// Packet bytes.
+    /// Packet bytes copied in.
     pub data: Vec<u8>,
+    /// The mapped capture file that `mapped` packets point into.
+    pub map: Option<Arc<MappedFile>>,
     /// Entries in order.
     pub entries: Vec<Entry>,
     /// Packets among the entries.
@@ -78,20 +88,29 @@ pub struct Batch {
 impl Batch {
     /// A batch with room for `packets` packets and `bytes` bytes.
     pub fn with_capacity(packets: usize, bytes: usize) -> Self {
-        Self { data: Vec::with_capacity(bytes), entries: Vec::with_capacity(packets + 2), packets: 0 }
+        Self {
+            data: Vec::with_capacity(bytes),
+            map: None,
+            entries: Vec::with_capacity(packets + 2),
+            packets: 0,
+        }
     }
 
-    /// Empty it for reuse (keeps the allocations).
+    /// Empty it for reuse (keeps the allocations; lets go of the mapped
+    /// file, which is unmapped once no batch and not the reader holds it).
     pub fn clear(&mut self) {
         self.data.clear();
+        self.map = None;
         self.entries.clear();
         self.packets = 0;
     }
 
     /// The bytes of a packet.
     pub fn bytes(&self, m: &PktMeta) -> &[u8] {
-        let s = m.off as usize;
-        self.data.get(s..s + m.len as usize).unwrap_or(&[])
+        let src: &[u8] =
+            if m.mapped { self.map.as_deref().map_or(&[], MappedFile::bytes) } else { &self.data };
+        let s = usize::try_from(m.off).unwrap_or(usize::MAX);
+        src.get(s..s.saturating_add(m.len as usize)).unwrap_or(&[])
     }
 
     /// Append a mark, folding it into a trailing mark (live capture may

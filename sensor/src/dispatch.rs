@@ -13,6 +13,7 @@
 use crate::batch::{Batch, Entry, Mark, PktMeta};
 use crate::decode;
 use crate::flow::FlowKey;
+use crate::mmap::MappedFile;
 use crate::source::RawPacket;
 use crate::stats::ReaderCounters;
 use centinela_events::Timestamp;
@@ -59,6 +60,9 @@ pub struct Dispatcher {
     last_tick: Option<i64>,
     next_stats: i64,
     max_ts: Timestamp,
+    /// The mapped file packets are read from, if any: packets inside it are
+    /// passed by offset instead of copied.
+    map: Option<Arc<MappedFile>>,
     /// Reader counters.
     pub counters: ReaderCounters,
     /// A worker hung up (it panicked or stopped).
@@ -81,6 +85,7 @@ impl Dispatcher {
             last_tick: None,
             next_stats: i64::MAX,
             max_ts: Timestamp::default(),
+            map: None,
             counters: ReaderCounters::default(),
             disconnected: false,
         }
@@ -89,6 +94,18 @@ impl Dispatcher {
     /// Packets dispatched so far.
     pub fn packets(&self) -> u64 {
         self.seq
+    }
+
+    /// The mapped file the next packets come from (`None`: copy every
+    /// packet). Batches hold one file at most, so pending batches are sent
+    /// first.
+    pub fn set_map(&mut self, map: Option<Arc<MappedFile>>) {
+        for w in 0..self.pending.len() {
+            if self.pending[w].as_ref().is_some_and(|b| b.map.is_some()) {
+                self.flush(w, true);
+            }
+        }
+        self.map = map;
     }
 
     /// Latest packet time.
@@ -185,9 +202,12 @@ impl Dispatcher {
         } else {
             p.data
         };
+        // Inside the mapped file: passed by offset, takes no batch bytes.
+        let mapped = self.map.as_deref().and_then(|m| m.offset_of(data));
+        let bytes = if mapped.is_some() { 0 } else { data.len() };
         // Make room in the worker's batch.
         if let Some(b) = &self.pending[w]
-            && (b.packets >= self.cfg.batch_packets || b.data.len() + data.len() > self.cfg.batch_bytes)
+            && (b.packets >= self.cfg.batch_packets || b.data.len() + bytes > self.cfg.batch_bytes)
         {
             self.flush(w, false);
         }
@@ -196,13 +216,24 @@ impl Dispatcher {
             return !self.disconnected;
         }
         let Some(b) = self.pending[w].as_mut() else { return false };
-        if b.packets >= self.cfg.batch_packets || b.data.len() + data.len() > self.cfg.batch_bytes {
+        if b.packets >= self.cfg.batch_packets || b.data.len() + bytes > self.cfg.batch_bytes {
             // Live capture with the queue still full.
             self.drop_packet();
             return true;
         }
-        let off = b.data.len() as u32;
-        b.data.extend_from_slice(data);
+        let off = match mapped {
+            Some(off) => {
+                if b.map.is_none() {
+                    b.map.clone_from(&self.map);
+                }
+                off as u64
+            }
+            None => {
+                let off = b.data.len() as u64;
+                b.data.extend_from_slice(data);
+                off
+            }
+        };
         b.entries.push(Entry::Pkt(PktMeta {
             off,
             len: data.len() as u32,
@@ -211,6 +242,7 @@ impl Dispatcher {
             seq: self.seq,
             linktype: p.linktype,
             iface: p.iface,
+            mapped: mapped.is_some(),
         }));
         b.packets += 1;
         !self.disconnected
@@ -276,5 +308,91 @@ impl Dispatcher {
     pub fn finish(&mut self) {
         let ts = self.max_ts;
         self.mark(ts, true, true, true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossbeam_channel::unbounded;
+    use std::io::Write;
+
+    fn pkt(data: &[u8], usec: u32) -> RawPacket<'_> {
+        RawPacket {
+            ts: Timestamp::from_micros(1_700_000_000, usec),
+            linktype: 1,
+            data,
+            orig_len: data.len() as u32,
+            iface: 0,
+        }
+    }
+
+    fn mapped(bytes: &[u8]) -> Arc<MappedFile> {
+        let mut f = tempfile::NamedTempFile::new().expect("tempfile");
+        f.write_all(bytes).expect("write");
+        Arc::new(MappedFile::new(f.as_file()).expect("map"))
+    }
+
+    /// The packets of every batch sent, as (mapped, bytes).
+    fn sent(rx: &Receiver<Batch>) -> Vec<(bool, Vec<u8>)> {
+        let mut out = Vec::new();
+        while let Ok(b) = rx.try_recv() {
+            for e in &b.entries {
+                if let Entry::Pkt(m) = e {
+                    out.push((m.mapped, b.bytes(m).to_vec()));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn packets_inside_the_mapped_file_are_passed_by_offset_and_others_copied() {
+        let file: Vec<u8> = (0..4000u32).map(|i| (i % 253) as u8).collect();
+        let map = mapped(&file);
+        let cfg = DispatchCfg {
+            batch_packets: 4,
+            batch_bytes: 1000,
+            max_packet: 300,
+            mark_packets: 1 << 20,
+            stats_interval: 0,
+            policy: Policy::Block,
+        };
+        let (tx, rx) = unbounded();
+        let (pool_tx, pool_rx) = unbounded();
+        for _ in 0..64 {
+            pool_tx.send(Batch::with_capacity(4, 1000)).expect("pool");
+        }
+        let mut d = Dispatcher::new(cfg, vec![tx], pool_rx);
+        d.set_map(Some(Arc::clone(&map)));
+        let m = map.bytes();
+        let outside = vec![9u8; 50];
+        assert!(d.push(pkt(&m[10..70], 1)));
+        assert!(d.push(pkt(&outside, 2)));
+        // Longer than max_packet: cut, still by offset.
+        assert!(d.push(pkt(&m[100..900], 3)));
+        // The map's last bytes.
+        assert!(d.push(pkt(&m[m.len() - 20..], 4)));
+        for i in 0..8 {
+            assert!(d.push(pkt(&m[1000 + i * 100..1100 + i * 100], 5 + i as u32)));
+        }
+        // A new file: pending batches holding the old map are sent first.
+        d.set_map(None);
+        assert!(d.push(pkt(&m[3000..3010], 20)));
+        d.finish();
+        let got = sent(&rx);
+        let mut want = vec![
+            (true, m[10..70].to_vec()),
+            (false, outside.clone()),
+            (true, m[100..400].to_vec()),
+            (true, m[m.len() - 20..].to_vec()),
+        ];
+        want.extend((0..8).map(|i| (true, m[1000 + i * 100..1100 + i * 100].to_vec())));
+        want.push((false, m[3000..3010].to_vec()));
+        assert_eq!(got, want);
+        // Batches hold the map only while they live: with all of them gone,
+        // the test's handle is the last.
+        drop(d);
+        assert_eq!(Arc::strong_count(&map), 1);
     }
 }

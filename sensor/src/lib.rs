@@ -31,6 +31,7 @@ pub mod defrag;
 pub mod dispatch;
 pub mod flow;
 pub mod live;
+pub mod mmap;
 pub mod pipeline;
 pub mod replay;
 pub mod source;

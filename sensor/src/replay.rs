@@ -81,6 +81,9 @@ pub fn replay(o: ReplayOpts) -> std::io::Result<ReplayResult> {
                 continue;
             }
         };
+        if let source::Input::Mapped(m, _) = &input {
+            p.dispatch.set_map(Some(Arc::clone(m)));
+        }
         let stop = Arc::clone(&o.stop);
         let mut n = 0u64;
         let r = source::read_pcap(input, &mut |pkt| {
@@ -105,6 +108,7 @@ pub fn replay(o: ReplayOpts) -> std::io::Result<ReplayResult> {
             }
             p.push(pkt)
         });
+        p.dispatch.set_map(None);
         if let Err(e) = r {
             p.dispatch.counters.errors += 1;
             res.errors.push((file.clone(), e));

@@ -61,7 +61,7 @@ fn count<R>(f: impl FnOnce() -> R) -> (u64, R) {
 fn batch(frames: &[Vec<u8>], first_seq: u64) -> Batch {
     let mut b = Batch::with_capacity(frames.len(), 1 << 20);
     for (i, f) in frames.iter().enumerate() {
-        let off = b.data.len() as u32;
+        let off = b.data.len() as u64;
         b.data.extend_from_slice(f);
         b.entries.push(Entry::Pkt(PktMeta {
             off,
@@ -71,6 +71,7 @@ fn batch(frames: &[Vec<u8>], first_seq: u64) -> Batch {
             seq: first_seq + i as u64,
             linktype: 1,
             iface: 0,
+            mapped: false,
         }));
         b.packets += 1;
     }
