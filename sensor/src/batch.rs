@@ -197,6 +197,13 @@ pub fn prefetch(bytes: &[u8]) {
     }
 }
 
+/// Ask the CPU to start loading the cache line holding `bytes[0]`. A hint
+/// only, as [`prefetch`].
+#[inline(always)]
+pub fn prefetch_line(bytes: &[u8]) {
+    hint(bytes.as_ptr());
+}
+
 /// Ask the CPU to start loading every cache line of `x` (a structure about
 /// to be used whose memory is likely cold). A hint only, as [`prefetch`].
 #[inline(always)]

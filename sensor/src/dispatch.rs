@@ -3,8 +3,8 @@
 //!
 //! Backpressure policy (per source):
 //! * [`Policy::Block`] (replay): when a worker queue is full the reader
-//!   waits — nothing is lost, the replay runs at the speed of the slowest
-//!   worker.
+//!   waits until the worker has taken half of it — nothing is lost, the
+//!   replay runs at the speed of the slowest worker.
 //! * [`Policy::Drop`] (live capture): the reader never blocks; a packet for
 //!   a worker whose queue and pending batch are full is dropped and counted
 //!   (`drops.queue_full`). Marks are never dropped: they are folded into the
@@ -19,6 +19,9 @@ use crate::stats::ReaderCounters;
 use centinela_events::Timestamp;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use std::sync::Arc;
+
+/// How often a replay reader waiting for a full queue looks at it again.
+const DRAIN_POLL: std::time::Duration = std::time::Duration::from_micros(50);
 
 /// What the reader does when a worker queue is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,7 +135,11 @@ impl Dispatcher {
 
     fn flush(&mut self, w: usize, force_block: bool) {
         let Some(b) = self.pending[w].take() else { return };
-        if self.cfg.policy == Policy::Block || force_block {
+        if self.cfg.policy == Policy::Block {
+            self.send_when_drained(w, b);
+            return;
+        }
+        if force_block {
             if self.senders[w].send(b).is_err() {
                 self.disconnected = true;
             }
@@ -142,6 +149,34 @@ impl Dispatcher {
             Ok(()) => {}
             Err(TrySendError::Full(b)) => self.pending[w] = Some(b),
             Err(TrySendError::Disconnected(_)) => self.disconnected = true,
+        }
+    }
+
+    /// Replay's blocking send, with hysteresis: when the worker's queue is
+    /// full, wait until it has taken half of it, then go on. A reader
+    /// blocked inside `send` is woken by the worker after every single batch
+    /// the worker takes (a futex wake on the worker's time, and a context
+    /// switch each way, per batch); polling the queue length costs the
+    /// worker nothing and still keeps half a queue ahead of it. The wait
+    /// uses the wall clock for pacing only: what is sent, and in which
+    /// order, does not change.
+    fn send_when_drained(&mut self, w: usize, mut b: Batch) {
+        let tx = &self.senders[w];
+        let low = tx.capacity().unwrap_or(0) / 2;
+        loop {
+            match tx.try_send(b) {
+                Ok(()) => return,
+                Err(TrySendError::Disconnected(_)) => {
+                    self.disconnected = true;
+                    return;
+                }
+                Err(TrySendError::Full(back)) => b = back,
+            }
+            // A worker that hung up empties its queue (crossbeam discards
+            // the messages of a channel without receivers), so this ends.
+            while tx.len() > low {
+                std::thread::sleep(DRAIN_POLL);
+            }
         }
     }
 

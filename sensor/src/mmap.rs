@@ -15,19 +15,17 @@
 //! instead (see [`crate::source::open`]).
 
 use std::fs::File;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::ops::Range;
 
 /// A read-only, private memory map of a whole file.
 #[derive(Debug)]
 pub struct MappedFile {
     map: memmap2::Mmap,
-    /// Bytes before this offset have been given back ([`Self::release_before`]).
-    released: AtomicUsize,
 }
 
 impl MappedFile {
-    /// Map `file` read-only. Fails for empty files and for files that cannot
-    /// be mapped (the caller streams those instead).
+    /// Map `file` read-only. Fails for files that cannot be mapped (the
+    /// caller streams those instead).
     pub fn new(file: &File) -> std::io::Result<Self> {
         #[allow(unsafe_code)]
         // SAFETY: `Mmap::map` is unsafe because the mapped bytes could change
@@ -41,9 +39,7 @@ impl MappedFile {
         // can only change what is decoded, never memory safety of Rust code
         // reading a `&[u8]` whose length is fixed at map time.
         let map = unsafe { memmap2::Mmap::map(file)? };
-        // Advice only: the kernel reads ahead more and drops pages behind.
-        let _ = map.advise(memmap2::Advice::Sequential);
-        Ok(Self { map, released: AtomicUsize::new(0) })
+        Ok(Self { map })
     }
 
     /// The file's bytes.
@@ -58,17 +54,25 @@ impl MappedFile {
         (off.checked_add(bytes.len())? <= self.map.len()).then_some(off)
     }
 
-    /// Give back the pages wholly before `offset`: they leave this process's
-    /// resident set (they stay in the page cache), so the resident part of
-    /// the file stays a few tens of MiB however large the file is. Reading
-    /// them again later is still correct, only slower (a page fault maps
-    /// them back).
-    pub fn release_before(&self, offset: usize) {
-        let page = PAGE;
-        let end = offset.min(self.map.len()) / page * page;
-        let released = self.released.load(Ordering::Relaxed);
-        if end <= released {
-            return;
+    /// Map the pages of `range` in one call (`MADV_POPULATE_READ`, Linux
+    /// 5.14+) instead of one page fault per 64 KiB as the reader reaches
+    /// them. Advice only: an older kernel refuses it and the pages fault in
+    /// as before.
+    fn populate(&self, range: Range<usize>) {
+        let end = range.end.min(self.map.len());
+        if range.start < end {
+            let _ = self.map.advise_range(memmap2::Advice::PopulateRead, range.start, end - range.start);
+        }
+    }
+
+    /// Give back the pages of `range` (page-aligned by the caller): they
+    /// leave this process's resident set and stay in the page cache.
+    /// Reading them again later is still correct, only slower (a page
+    /// fault maps them back).
+    fn release(&self, range: Range<usize>) -> bool {
+        let end = range.end.min(self.map.len());
+        if range.start >= end {
+            return false;
         }
         #[allow(unsafe_code)]
         // SAFETY: `unchecked_advise_range(DontNeed)` is unsafe because on a
@@ -77,21 +81,77 @@ impl MappedFile {
         // This mapping is PROT_READ and never written, so it holds no private
         // pages: dropping the page-table entries only makes the next access
         // fault the same file bytes back in from the page cache. The range
-        // `released..end` is page-aligned (the map starts on a page boundary
-        // and both ends are multiples of `PAGE`, a multiple of the page size
-        // on every Linux target) and lies inside the map.
+        // lies inside the map (memmap2 checks it and aligns its start to the
+        // page).
         let r = unsafe {
-            self.map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, released, end - released)
+            self.map.unchecked_advise_range(
+                memmap2::UncheckedAdvice::DontNeed,
+                range.start,
+                end - range.start,
+            )
         };
-        if r.is_ok() {
-            self.released.store(end, Ordering::Relaxed);
-        }
+        r.is_ok()
     }
 }
 
+/// The replay reader's window over a mapped file, moved forward after each
+/// record: cache lines requested [`FETCH_AHEAD`] bytes ahead, pages
+/// populated a [`STEP`] ahead, pages given back [`LAG`] behind. At most
+/// about `2 * STEP + LAG` bytes of the file are resident in the process at
+/// a time, however large the file.
+#[derive(Debug)]
+pub struct Window<'a> {
+    file: &'a MappedFile,
+    fetched: usize,
+    next_step: usize,
+    released: usize,
+}
+
+/// The reader asks for the cache lines this far ahead of it: it reads one
+/// record header after another, each a cache miss the hardware prefetcher
+/// does not predict (record lengths vary).
+const FETCH_AHEAD: usize = 4 << 10;
+/// Pages are populated and given back every this many bytes read.
+pub const STEP: usize = 4 << 20;
+/// Pages are given back this far behind the reader: batches in flight may
+/// still point a little behind it (a released page read again is correct,
+/// only slower).
+const LAG: usize = 8 << 20;
 /// Release granularity: 64 KiB, a multiple of the 4 KiB and 16 KiB and equal
 /// to the 64 KiB page sizes Linux uses.
 const PAGE: usize = 64 << 10;
+
+impl<'a> Window<'a> {
+    /// A window at the start of `file`.
+    pub fn new(file: &'a MappedFile) -> Self {
+        // Advice only: the kernel reads ahead more.
+        let _ = file.map.advise(memmap2::Advice::Sequential);
+        file.populate(0..2 * STEP);
+        Self { file, fetched: 0, next_step: STEP, released: 0 }
+    }
+
+    /// The reader is at `pos`. Returns true when a step was taken (every
+    /// [`STEP`] bytes: the moment to report progress).
+    #[inline]
+    pub fn advance(&mut self, pos: usize) -> bool {
+        let bytes = self.file.bytes();
+        let end = pos.saturating_add(FETCH_AHEAD).min(bytes.len());
+        while self.fetched < end {
+            crate::batch::prefetch_line(bytes.get(self.fetched..).unwrap_or_default());
+            self.fetched += 64;
+        }
+        if pos < self.next_step {
+            return false;
+        }
+        self.next_step = pos.saturating_add(STEP);
+        self.file.populate(self.next_step..self.next_step.saturating_add(STEP));
+        let behind = pos.saturating_sub(LAG) / PAGE * PAGE;
+        if behind > self.released && self.file.release(self.released..behind) {
+            self.released = behind;
+        }
+        true
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -99,19 +159,26 @@ mod tests {
     use std::io::Write;
 
     #[test]
-    fn maps_a_file_and_releasing_pages_keeps_the_bytes_readable() {
+    fn the_window_gives_pages_back_behind_the_reader_and_the_bytes_stay_readable() {
         let mut f = tempfile::NamedTempFile::new().expect("tempfile");
-        let data: Vec<u8> = (0..3 * PAGE + 123).map(|i| (i % 251) as u8).collect();
+        let data: Vec<u8> = (0..3 * STEP + LAG + 123).map(|i| (i % 251) as u8).collect();
         f.write_all(&data).expect("write");
         let m = MappedFile::new(f.as_file()).expect("map");
         assert_eq!(m.bytes(), &data[..]);
-        m.release_before(PAGE + 10);
-        assert_eq!(m.released.load(Ordering::Relaxed), PAGE);
-        m.release_before(10);
-        assert_eq!(m.released.load(Ordering::Relaxed), PAGE, "never moves back");
-        m.release_before(usize::MAX);
-        assert_eq!(m.released.load(Ordering::Relaxed), 3 * PAGE, "the partial last page stays");
+        let mut w = Window::new(&m);
+        assert!(!w.advance(10));
+        assert_eq!((w.fetched, w.released), ((10 + FETCH_AHEAD).div_ceil(64) * 64, 0));
+        assert!(w.advance(STEP + 10));
+        assert_eq!(w.released, 0, "nothing is {LAG} bytes behind yet");
+        assert!(!w.advance(STEP + 20), "one step per STEP bytes");
+        assert!(w.advance(LAG + PAGE + 10));
+        assert_eq!(w.released, PAGE);
+        assert!(w.advance(data.len()));
+        assert_eq!(w.released, (data.len() - LAG) / PAGE * PAGE);
+        assert_eq!(w.fetched, data.len().div_ceil(64) * 64);
         // Released pages fault back in with the same bytes.
         assert_eq!(m.bytes(), &data[..]);
+        assert_eq!(m.offset_of(&m.bytes()[5..9]), Some(5));
+        assert_eq!(m.offset_of(&data[5..9]), None);
     }
 }

@@ -10,7 +10,7 @@
 //! input ends the file with a [`SourceError`] after every packet before the
 //! damage was delivered.
 
-use crate::mmap::MappedFile;
+use crate::mmap::{MappedFile, Window};
 use centinela_events::Timestamp;
 use pcap_parser::nom::{self, Needed};
 use pcap_parser::pcapng::Block;
@@ -287,14 +287,9 @@ pub fn read_pcap(input: Input, f: &mut dyn FnMut(RawPacket<'_>) -> bool) -> Resu
     match input {
         Input::Stream(r) => read_stream(r, READ_BUFFER, f),
         Input::Mapped(m, consumed) => {
-            let mut next_release = RELEASE_EVERY;
+            let mut window = Window::new(&m);
             let after = |pos: usize| {
-                if pos >= next_release {
-                    next_release = pos.saturating_add(RELEASE_EVERY);
-                    // Batches in flight may still point a little behind
-                    // the reader: leave them a margin (reading a released
-                    // page is correct anyway, only slower).
-                    m.release_before(pos.saturating_sub(RELEASE_LAG));
+                if window.advance(pos) {
                     consumed.store(pos as u64, Ordering::Relaxed);
                 }
             };
@@ -329,12 +324,6 @@ fn read_slice(
         Err(e) => start_error(&e),
     }
 }
-
-/// A mapped file's pages are given back every this many bytes read...
-const RELEASE_EVERY: usize = 8 << 20;
-/// ...up to this far behind the reader. At most `RELEASE_EVERY +
-/// RELEASE_LAG` bytes of the file are resident in the process at a time.
-const RELEASE_LAG: usize = 16 << 20;
 
 /// The outcome of a file whose format could not be recognised.
 fn start_error(e: &PcapError<&[u8]>) -> Result<u64, SourceError> {
