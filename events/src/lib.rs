@@ -21,7 +21,7 @@ mod time;
 pub mod wire;
 
 pub use eve::*;
-pub use jsonw::{DIGIT_PAIRS, JsonObject, JsonWriter, serialize_written, u16_digits};
+pub use jsonw::{DIGIT_PAIRS, JsonInt, JsonObject, JsonWriter, serialize_written, u16_digits, u64_digits};
 pub use time::Timestamp;
 
 /// SplitMix64's finalizer: a full-avalanche mix of a 64-bit word, and a

@@ -107,23 +107,17 @@ impl Batch {
 
     /// The bytes of a packet.
     pub fn bytes(&self, m: &PktMeta) -> &[u8] {
-        let src: &[u8] =
-            if m.mapped { self.map.as_deref().map_or(&[], MappedFile::bytes) } else { &self.data };
-        let s = usize::try_from(m.off).unwrap_or(usize::MAX);
-        src.get(s..s.saturating_add(m.len as usize)).unwrap_or(&[])
+        self.sources().bytes(m)
+    }
+
+    /// Where this batch's packets are, resolved once for a loop over them.
+    #[inline]
+    pub fn sources(&self) -> Sources<'_> {
+        Sources { copied: &self.data, mapped: self.map.as_deref().map_or(&[], MappedFile::bytes) }
     }
 
     /// Append a mark, folding it into a trailing mark (live capture may
     /// coalesce marks while a queue is full; the newest id wins).
-    /// Start loading the first bytes of the packet `ahead` entries after
-    /// entry `i` into the cache (see [`prefetch`]); nothing when there is no
-    /// such packet.
-    #[inline]
-    pub fn prefetch_ahead(&self, i: usize, ahead: usize) {
-        if let Some(Entry::Pkt(m)) = self.entries.get(i + ahead) {
-            prefetch(self.bytes(m));
-        }
-    }
 
     pub fn push_mark(&mut self, m: Mark) {
         if let Some(Entry::Mark(last)) = self.entries.last_mut() {
@@ -132,6 +126,33 @@ impl Batch {
             return;
         }
         self.entries.push(Entry::Mark(m));
+    }
+}
+
+/// A batch's two byte sources: its own buffer and the mapped file.
+#[derive(Debug, Clone, Copy)]
+pub struct Sources<'a> {
+    copied: &'a [u8],
+    mapped: &'a [u8],
+}
+
+impl<'a> Sources<'a> {
+    /// The bytes of a packet.
+    #[inline]
+    pub fn bytes(self, m: &PktMeta) -> &'a [u8] {
+        let src = if m.mapped { self.mapped } else { self.copied };
+        let s = usize::try_from(m.off).unwrap_or(usize::MAX);
+        src.get(s..s.saturating_add(m.len as usize)).unwrap_or(&[])
+    }
+
+    /// Start loading the first bytes of the packet `ahead` entries after
+    /// entry `i` of `entries` into the cache (see [`prefetch`]); nothing
+    /// when there is no such packet.
+    #[inline]
+    pub fn prefetch_ahead(self, entries: &[Entry], i: usize, ahead: usize) {
+        if let Some(Entry::Pkt(m)) = entries.get(i + ahead) {
+            prefetch(self.bytes(m));
+        }
     }
 }
 

@@ -300,10 +300,11 @@ impl Worker {
     /// true when the last mark was seen.
     pub fn run_batch(&mut self, batch: &Batch, send: &mut dyn FnMut(Report)) -> bool {
         let mut done = false;
+        let src = batch.sources();
         for (i, e) in batch.entries.iter().enumerate() {
-            batch.prefetch_ahead(i, crate::batch::PREFETCH_AHEAD);
+            src.prefetch_ahead(&batch.entries, i, crate::batch::PREFETCH_AHEAD);
             match e {
-                Entry::Pkt(m) => self.packet(m, batch.bytes(m)),
+                Entry::Pkt(m) => self.packet(m, src.bytes(m)),
                 Entry::Mark(mark) => {
                     let r = self.mark(mark);
                     done |= r.last;
