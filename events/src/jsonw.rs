@@ -380,7 +380,16 @@ mod tests {
         }
         assert_eq!(written(|w| w.int(i64::MIN)), i64::MIN.to_string());
         // Appending keeps what was there.
-        assert_eq!(written(|w| { w.raw("[1,"); w.int(22u64); w.raw(","); w.int(7u8); w.raw("]") }), "[1,22,7]");
+        assert_eq!(
+            written(|w| {
+                w.raw("[1,");
+                w.int(22u64);
+                w.raw(",");
+                w.int(7u8);
+                w.raw("]")
+            }),
+            "[1,22,7]"
+        );
         for v in 0..=u16::MAX {
             let (digits, len) = u16_digits(v);
             assert_eq!(&digits[..len], v.to_string().as_bytes());
