@@ -386,7 +386,7 @@ mod tests {
                 w.int(22u64);
                 w.raw(",");
                 w.int(7u8);
-                w.raw("]")
+                w.raw("]");
             }),
             "[1,22,7]"
         );
