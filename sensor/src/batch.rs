@@ -118,7 +118,6 @@ impl Batch {
 
     /// Append a mark, folding it into a trailing mark (live capture may
     /// coalesce marks while a queue is full; the newest id wins).
-
     pub fn push_mark(&mut self, m: Mark) {
         if let Some(Entry::Mark(last)) = self.entries.last_mut() {
             let stats = m.stats.or(last.stats.take());
