@@ -767,6 +767,41 @@ struct PduRecord<'a> {
 
 impl PduRecord<'_> {
     fn write(&self, w: &mut JsonWriter<'_>) -> Result<(), serde_json::Error> {
+        match PduHead::cached(self) {
+            Some(head) => w.raw_ascii(head),
+            None => self.write_head(w)?,
+        }
+        if let Some(m) = &self.mei {
+            w.raw(",\"mei\":");
+            w.value(m)?;
+        }
+        w.raw(",\"protocol_id\":");
+        w.int(self.protocol_id);
+        if let Some(r) = &self.read {
+            w.raw(",\"read\":");
+            r.write(w);
+        }
+        w.raw(",\"transaction_id\":");
+        w.int(self.transaction_id);
+        w.raw(",\"unit_id\":");
+        w.int(self.unit_id);
+        if let Some(v) = &self.values {
+            w.raw(",\"values\":");
+            write_values(w, v.0.clone());
+        }
+        if let Some(wr) = &self.write {
+            w.raw(",\"write\":");
+            wr.write(w);
+        }
+        w.raw("}");
+        Ok(())
+    }
+
+    /// From `{` to the `function_raw` value: the part that, for a PDU
+    /// without anomalies, data, diagnostic, device identification,
+    /// exception or FIFO fields, depends on the function byte only (see
+    /// [`PduHead`]).
+    fn write_head(&self, w: &mut JsonWriter<'_>) -> Result<(), serde_json::Error> {
         w.raw("{\"access_type\":");
         w.plain(self.access_type);
         if !self.anomalies.is_empty() {
@@ -805,30 +840,84 @@ impl PduRecord<'_> {
         w.plain(self.function_code);
         w.raw(",\"function_raw\":");
         w.int(self.function_raw);
-        if let Some(m) = &self.mei {
-            w.raw(",\"mei\":");
-            w.value(m)?;
-        }
-        w.raw(",\"protocol_id\":");
-        w.int(self.protocol_id);
-        if let Some(r) = &self.read {
-            w.raw(",\"read\":");
-            r.write(w);
-        }
-        w.raw(",\"transaction_id\":");
-        w.int(self.transaction_id);
-        w.raw(",\"unit_id\":");
-        w.int(self.unit_id);
-        if let Some(v) = &self.values {
-            w.raw(",\"values\":");
-            write_values(w, v.0.clone());
-        }
-        if let Some(wr) = &self.write {
-            w.raw(",\"write\":");
-            wr.write(w);
-        }
-        w.raw("}");
         Ok(())
+    }
+
+    /// True when the head has only the fields every PDU has.
+    fn plain_head(&self) -> bool {
+        self.anomalies.is_empty()
+            && self.data.is_none()
+            && self.device_id.is_none()
+            && self.diagnostic.is_none()
+            && self.exception.is_none()
+            && self.fifo.is_none()
+    }
+}
+
+/// The head of a plain PDU record (see [`PduRecord::write_head`]) for every
+/// function byte, rendered once by `write_head` itself: a record writes its
+/// head with one copy instead of ten pieces (four table strings, five keys
+/// and a number). A record uses the cached head only when its strings are
+/// the very ones the head was rendered from, so a cached head is always
+/// the bytes `write_head` would write.
+struct PduHead {
+    text: Box<[u8]>,
+    access_type: &'static str,
+    category: &'static str,
+    error_flags: &'static str,
+    function_code: &'static str,
+}
+
+impl PduHead {
+    fn cached(r: &PduRecord<'_>) -> Option<&'static [u8]> {
+        static HEADS: std::sync::LazyLock<Vec<PduHead>> = std::sync::LazyLock::new(|| {
+            (0..=u8::MAX)
+                .map(|b| {
+                    let f = FunctionCode::from_u8(b);
+                    let r = PduRecord {
+                        access_type: access_type(f),
+                        anomalies: FlagNames(Flags::EMPTY),
+                        category: category(f),
+                        data: None,
+                        device_id: None,
+                        diagnostic: None,
+                        error_flags: error_flags(Flags::EMPTY),
+                        exception: None,
+                        fifo: None,
+                        function_code: function_name(f),
+                        function_raw: b,
+                        mei: None,
+                        protocol_id: 0,
+                        read: None,
+                        transaction_id: 0,
+                        unit_id: 0,
+                        values: None,
+                        write: None,
+                    };
+                    let mut text = Vec::new();
+                    // Plain heads hold table strings and a number: nothing
+                    // here can fail (an error would leave an empty head,
+                    // which `cached` never hands out).
+                    let _ = r.write_head(&mut JsonWriter::new(&mut text));
+                    PduHead {
+                        text: text.into_boxed_slice(),
+                        access_type: r.access_type,
+                        category: r.category,
+                        error_flags: r.error_flags,
+                        function_code: r.function_code,
+                    }
+                })
+                .collect()
+        });
+        if !r.plain_head() {
+            return None;
+        }
+        let h = HEADS.get(usize::from(r.function_raw))?;
+        let same = std::ptr::eq(h.access_type, r.access_type)
+            && std::ptr::eq(h.category, r.category)
+            && std::ptr::eq(h.error_flags, r.error_flags)
+            && std::ptr::eq(h.function_code, r.function_code);
+        (same && !h.text.is_empty()).then_some(&h.text[..])
     }
 }
 
@@ -1676,6 +1765,50 @@ mod tests {
         assert_eq!(RawJson::from_writer(|w| rec.write(w)).unwrap().get(), old);
         if let Ok(Json::Object(m)) = serde_json::from_str::<Json>(&typed) {
             keys.extend(m.keys().cloned());
+        }
+    }
+
+    #[test]
+    fn plain_pdu_heads_come_from_the_cache_and_others_are_written() {
+        for b in 0..=u8::MAX {
+            let f = FunctionCode::from_u8(b);
+            let mut r = PduRecord {
+                access_type: access_type(f),
+                anomalies: FlagNames(Flags::EMPTY),
+                category: category(f),
+                data: None,
+                device_id: None,
+                diagnostic: None,
+                error_flags: error_flags(Flags::EMPTY),
+                exception: None,
+                fifo: None,
+                function_code: function_name(f),
+                function_raw: b,
+                mei: None,
+                protocol_id: 3,
+                read: None,
+                transaction_id: 4,
+                unit_id: 5,
+                values: None,
+                write: None,
+            };
+            let head = RawJson::from_writer(|w| r.write_head(w).map(|()| w.raw("}"))).unwrap();
+            let cached = PduHead::cached(&r).expect("a plain head is cached");
+            assert_eq!(format!("{}}}", std::str::from_utf8(cached).unwrap()), head.get(), "function {b}");
+            r.fifo = Some(FifoRecord { address: 1 });
+            assert!(PduHead::cached(&r).is_none());
+            r.fifo = None;
+            r.anomalies = FlagNames(Flags::from_bits(1));
+            r.error_flags = error_flags(Flags::from_bits(1));
+            assert!(PduHead::cached(&r).is_none(), "anomalies are written, not cached");
+            r.anomalies = FlagNames(Flags::EMPTY);
+            // A record whose function name is not the one its byte gives
+            // (an exception response names its base function) is written.
+            r.function_code = function_name(FunctionCode::from_u8(b.wrapping_add(1)));
+            r.error_flags = error_flags(Flags::EMPTY);
+            if r.function_code != function_name(f) {
+                assert!(PduHead::cached(&r).is_none(), "function {b}");
+            }
         }
     }
 
