@@ -9,7 +9,7 @@
 //! typed structs owned by the pipeline; this module defines the shared header,
 //! alerts (produced by every detector) and heartbeats (forwarding).
 
-use crate::Timestamp;
+use crate::{JsonInt, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -156,10 +156,9 @@ impl Head<'_> {
         if !self.timestamp.write_quoted(out) {
             serde_json::to_writer(&mut *out, &self.timestamp)?;
         }
-        let mut num = itoa::Buffer::new();
         if let Some(v) = self.flow_id {
             out.extend_from_slice(b",\"flow_id\":");
-            out.extend_from_slice(num.format(v).as_bytes());
+            JsonInt::write_to(v, out);
         }
         if let Some(v) = self.in_iface {
             out.extend_from_slice(b",\"in_iface\":");
@@ -167,7 +166,7 @@ impl Head<'_> {
         }
         if let Some(v) = self.pcap_cnt {
             out.extend_from_slice(b",\"pcap_cnt\":");
-            out.extend_from_slice(num.format(v).as_bytes());
+            JsonInt::write_to(v, out);
         }
         Ok(())
     }
@@ -177,14 +176,13 @@ impl Head<'_> {
     /// writer may render it once per flow and direction and pass it to
     /// [`write_line`]).
     pub fn write_tail(&self, out: &mut Vec<u8>) {
-        let mut num = itoa::Buffer::new();
         if let Some(ip) = self.src_ip {
             out.extend_from_slice(b",\"src_ip\":");
             write_ip(out, ip);
         }
         if let Some(v) = self.src_port {
             out.extend_from_slice(b",\"src_port\":");
-            out.extend_from_slice(num.format(v).as_bytes());
+            JsonInt::write_to(v, out);
         }
         if let Some(ip) = self.dest_ip {
             out.extend_from_slice(b",\"dest_ip\":");
@@ -192,7 +190,7 @@ impl Head<'_> {
         }
         if let Some(v) = self.dest_port {
             out.extend_from_slice(b",\"dest_port\":");
-            out.extend_from_slice(num.format(v).as_bytes());
+            JsonInt::write_to(v, out);
         }
         if let Some(v) = self.proto {
             out.extend_from_slice(b",\"proto\":");
@@ -208,7 +206,7 @@ impl Head<'_> {
                 if i > 0 {
                     out.push(b',');
                 }
-                out.extend_from_slice(num.format(*v).as_bytes());
+                JsonInt::write_to(*v, out);
             }
             out.push(b']');
         }

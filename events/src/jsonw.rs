@@ -4,8 +4,8 @@
 //! scanned for escapes, copied with a variable-length `memcpy`); the busiest
 //! records (a Modbus transaction, logged for every poll) have about thirty
 //! keys. A [`JsonWriter`] lets a record builder write its fixed keys and
-//! punctuation as literals (`,"unit_id":`, copied inline), numbers through
-//! `itoa`, strings with the serializer's own escaper and anything rarer
+//! punctuation as literals (`,"unit_id":`, copied inline), numbers from
+//! fixed-size digit arrays ([`JsonInt`]), strings with the serializer's own escaper and anything rarer
 //! through the serializer itself, so the bytes stay exactly those of
 //! `serde_json` (each builder checks that byte for byte against its derived
 //! or former serialisation in its tests).
