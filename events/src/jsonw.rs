@@ -7,9 +7,8 @@
 //! punctuation as literals (`,"unit_id":`, copied inline), numbers from
 //! fixed-size digit arrays ([`JsonInt`]), strings with the serializer's own
 //! escaper and anything rarer through the serializer itself, so the bytes
-//! stay exactly those of
-//! `serde_json` (each builder checks that byte for byte against its derived
-//! or former serialisation in its tests).
+//! stay exactly those of `serde_json` (each builder checks that byte for
+//! byte against its derived or former serialisation in its tests).
 
 use serde::Serialize;
 
