@@ -843,6 +843,32 @@ impl PduRecord<'_> {
         Ok(())
     }
 
+    /// A PDU record with function byte `b`, no anomalies, no optional
+    /// field and zero numbers: what [`PduHead`] renders for `b`.
+    fn plain(b: u8) -> PduRecord<'static> {
+        let f = FunctionCode::from_u8(b);
+        PduRecord {
+            access_type: access_type(f),
+            anomalies: FlagNames(Flags::EMPTY),
+            category: category(f),
+            data: None,
+            device_id: None,
+            diagnostic: None,
+            error_flags: error_flags(Flags::EMPTY),
+            exception: None,
+            fifo: None,
+            function_code: function_name(f),
+            function_raw: b,
+            mei: None,
+            protocol_id: 0,
+            read: None,
+            transaction_id: 0,
+            unit_id: 0,
+            values: None,
+            write: None,
+        }
+    }
+
     /// True when the head has only the fields every PDU has.
     fn plain_head(&self) -> bool {
         self.anomalies.is_empty()
@@ -873,27 +899,7 @@ impl PduHead {
         static HEADS: std::sync::LazyLock<Vec<PduHead>> = std::sync::LazyLock::new(|| {
             (0..=u8::MAX)
                 .map(|b| {
-                    let f = FunctionCode::from_u8(b);
-                    let r = PduRecord {
-                        access_type: access_type(f),
-                        anomalies: FlagNames(Flags::EMPTY),
-                        category: category(f),
-                        data: None,
-                        device_id: None,
-                        diagnostic: None,
-                        error_flags: error_flags(Flags::EMPTY),
-                        exception: None,
-                        fifo: None,
-                        function_code: function_name(f),
-                        function_raw: b,
-                        mei: None,
-                        protocol_id: 0,
-                        read: None,
-                        transaction_id: 0,
-                        unit_id: 0,
-                        values: None,
-                        write: None,
-                    };
+                    let r = PduRecord::plain(b);
                     let mut text = Vec::new();
                     // Plain heads hold table strings and a number: nothing
                     // here can fail (an error would leave an empty head,
@@ -1772,26 +1778,7 @@ mod tests {
     fn plain_pdu_heads_come_from_the_cache_and_others_are_written() {
         for b in 0..=u8::MAX {
             let f = FunctionCode::from_u8(b);
-            let mut r = PduRecord {
-                access_type: access_type(f),
-                anomalies: FlagNames(Flags::EMPTY),
-                category: category(f),
-                data: None,
-                device_id: None,
-                diagnostic: None,
-                error_flags: error_flags(Flags::EMPTY),
-                exception: None,
-                fifo: None,
-                function_code: function_name(f),
-                function_raw: b,
-                mei: None,
-                protocol_id: 3,
-                read: None,
-                transaction_id: 4,
-                unit_id: 5,
-                values: None,
-                write: None,
-            };
+            let mut r = PduRecord { protocol_id: 3, transaction_id: 4, unit_id: 5, ..PduRecord::plain(b) };
             let head = RawJson::from_writer(|w| r.write_head(w).map(|()| w.raw("}"))).unwrap();
             let cached = PduHead::cached(&r).expect("a plain head is cached");
             assert_eq!(format!("{}}}", std::str::from_utf8(cached).unwrap()), head.get(), "function {b}");
