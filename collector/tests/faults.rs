@@ -751,6 +751,28 @@ fn f9_sensor_replay_stored_equals_eve_output() {
     eve.sort();
     wait_until(Duration::from_secs(30), "all events stored", || stored_lines(&col).len() >= eve.len());
     assert_eq!(stored_lines(&col), eve, "collector set = sensor EVE output, exactly");
+    // The last heartbeat, sent once everything else was delivered, carries
+    // the replay's final packet count and an empty spool.
+    let packets = eve
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event_type"] == "stats")
+        .filter_map(|v| v["stats"]["capture"]["packets"].as_u64())
+        .max()
+        .unwrap();
+    let last_hb = || {
+        col.stored()
+            .into_iter()
+            .filter(|(et, _, _)| et == "heartbeat")
+            .filter_map(|(_, _, j)| serde_json::from_str::<serde_json::Value>(&j).ok())
+            .last()
+    };
+    wait_until(Duration::from_secs(30), "the last heartbeat stored", || {
+        last_hb().is_some_and(|h| h["heartbeat"]["packets"].as_u64() == Some(packets))
+    });
+    let hb = last_hb().unwrap();
+    assert!(packets > 0);
+    assert_eq!(hb["heartbeat"]["spool_depth"].as_u64(), Some(0), "{hb}");
 }
 
 #[test]

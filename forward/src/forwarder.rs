@@ -32,8 +32,9 @@
 //!      is spooled.
 //!
 //! Heartbeats (`event_type: heartbeat`) are spooled as priority records every
-//! `heartbeat_interval_s`, so they travel inside batches in order with the
-//! events and share their durability.
+//! `heartbeat_interval_s`, and once more at shutdown after the drain, so they
+//! travel inside batches in order with the events and share their
+//! durability.
 
 use crate::config::ForwardConfig;
 use crate::privacy::Privacy;
@@ -401,13 +402,26 @@ impl Forwarder {
         let max_backoff = Duration::from_millis(self.cfg.backoff_max_ms);
         let mut cached: Option<(u64, Body)> = None;
         let mut ahead: Option<Ahead> = None;
+        let mut last_heartbeat_sent = false;
         loop {
             if self.past_deadline() {
                 break;
             }
             if self.stopping() {
-                let spool = sh.spool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                if spool.inflight().is_none() && spool.committed_depth() == 0 {
+                let drained = {
+                    let spool = sh.spool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    spool.inflight().is_none() && spool.committed_depth() == 0
+                };
+                if drained {
+                    // A last heartbeat once everything else is delivered,
+                    // with the final counters and an empty spool (a short
+                    // replay otherwise leaves only the one sent at start);
+                    // the loop delivers it, then stops.
+                    if !last_heartbeat_sent && !hb_every.is_zero() {
+                        self.heartbeat();
+                        last_heartbeat_sent = true;
+                        continue;
+                    }
                     break;
                 }
             }
