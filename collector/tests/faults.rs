@@ -763,9 +763,9 @@ fn f9_sensor_replay_stored_equals_eve_output() {
     let last_hb = || {
         col.stored()
             .into_iter()
+            .rev()
             .filter(|(et, _, _)| et == "heartbeat")
-            .filter_map(|(_, _, j)| serde_json::from_str::<serde_json::Value>(&j).ok())
-            .last()
+            .find_map(|(_, _, j)| serde_json::from_str::<serde_json::Value>(&j).ok())
     };
     wait_until(Duration::from_secs(30), "the last heartbeat stored", || {
         last_hb().is_some_and(|h| h["heartbeat"]["packets"].as_u64() == Some(packets))
