@@ -158,7 +158,7 @@ pub struct Decoded<'a> {
 
 impl Decoded<'_> {
     /// Nothing decoded yet (what [`decode_into`] starts from).
-    pub const fn empty() -> Self {
+    pub fn empty() -> Self {
         Self { vlan: [0; MAX_VLANS], nvlan: 0, ip: None, l4: L4::Other, stop: None }
     }
 

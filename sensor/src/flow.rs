@@ -159,10 +159,6 @@ impl std::hash::Hash for FlowKey {
 }
 
 impl FlowKey {
-    /// A placeholder for storage filled in later; never looked up.
-    pub const EMPTY: FlowKey =
-        FlowKey { lo_addr: [0; 2], hi_addr: [0; 2], lo_port: 0, hi_port: 0, proto: 0, v6: 0, vlan: [0; 2] };
-
     /// Build the key of a packet; returns the key and whether the packet's
     /// source is the `lo` end.
     #[inline]
@@ -525,46 +521,9 @@ impl<V> FlowTable<V> {
 
     /// Look a flow up.
     pub fn get(&self, key: &FlowKey) -> Option<u32> {
-        self.get_hashed(key, self.hash(key))
-    }
-
-    /// The index hash of `key`, for [`Self::get_hashed`] and
-    /// [`Self::prefetch_lookup`] (the table's seed never changes).
-    #[inline]
-    pub fn hash(&self, key: &FlowKey) -> u32 {
-        self.index.hash(key)
-    }
-
-    /// Look a flow up by its key and [`Self::hash`] of it.
-    #[inline]
-    pub fn get_hashed(&self, key: &FlowKey, h: u32) -> Option<u32> {
         let slots = &self.slots;
         let live = |id: u32| slots.get(id as usize).is_some_and(|s| s.val.is_some() && s.key == *key);
-        self.index.find(h, live).map(|(_, id)| id)
-    }
-
-    /// Ask the CPU to fetch the index entry where a lookup of hash `h`
-    /// starts. A hint, no effect on results (the table may change before
-    /// the lookup: it then looks elsewhere, as it would have).
-    #[inline]
-    pub fn prefetch_lookup(&self, h: u32) {
-        if let Some(e) = self.index.entries.get(h as usize & self.index.mask()) {
-            crate::batch::prefetch_value(e);
-        }
-    }
-
-    /// When the index entry where a lookup of hash `h` starts names a slot
-    /// of that hash (the likely hit), ask the CPU to fetch that slot. Reads
-    /// the entry (call it once [`Self::prefetch_lookup`] had time to bring
-    /// it in); a hint otherwise, as [`Self::prefetch_slot`].
-    #[inline]
-    pub fn prefetch_found(&self, h: u32) {
-        if let Some(&e) = self.index.entries.get(h as usize & self.index.mask())
-            && e != 0
-            && (e >> 32) as u32 == h
-        {
-            self.prefetch_slot((e as u32).wrapping_sub(1));
-        }
+        self.index.find(self.index.hash(key), live).map(|(_, id)| id)
     }
 
     /// The value of a slot.
@@ -898,13 +857,6 @@ mod tests {
                 assert_eq!(t.remove(id).map(|x| x.1), Some(port));
             }
             assert_eq!(t.get(&key), model.get(&key).copied(), "step {step}");
-            // The staged lookup: by a hash computed earlier; the prefetch
-            // hints read any entry, present or not, without effect.
-            let h = t.hash(&key);
-            t.prefetch_lookup(h);
-            t.prefetch_found(h);
-            t.prefetch_found(r as u32);
-            assert_eq!(t.get_hashed(&key, h), model.get(&key).copied(), "step {step}");
             if step % 997 == 0 {
                 for (key, id) in &model {
                     assert_eq!(t.get(key), Some(*id));

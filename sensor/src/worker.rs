@@ -301,31 +301,10 @@ impl Worker {
     pub fn run_batch(&mut self, batch: &Batch, send: &mut dyn FnMut(Report)) -> bool {
         let mut done = false;
         let src = batch.sources();
-        let entries = &batch.entries;
-        // Packets are decoded STAGE_AHEAD entries before their turn, and the
-        // flow index entry their lookup will read is fetched then; one entry
-        // before their turn, the slot that entry names is fetched. Decoding
-        // is a pure function of the packet, so doing it early changes no
-        // result; the hints change none either.
-        let mut ring = [Staged::EMPTY; STAGE_RING];
-        for (j, e) in entries.iter().enumerate().take(STAGE_AHEAD) {
-            if let Entry::Pkt(m) = e {
-                self.stage(m, src.bytes(m), &mut ring[j % STAGE_RING]);
-            }
-        }
-        for (i, e) in entries.iter().enumerate() {
-            src.prefetch_ahead(entries, i, crate::batch::PREFETCH_AHEAD);
-            if let Some(Entry::Pkt(m)) = entries.get(i + STAGE_AHEAD) {
-                self.stage(m, src.bytes(m), &mut ring[(i + STAGE_AHEAD) % STAGE_RING]);
-            }
-            if let Some(Entry::Pkt(_)) = entries.get(i + SLOT_AHEAD)
-                && let Some(s) = ring.get((i + SLOT_AHEAD) % STAGE_RING)
-                && s.keyed
-            {
-                self.table.prefetch_found(s.hash);
-            }
+        for (i, e) in batch.entries.iter().enumerate() {
+            src.prefetch_ahead(&batch.entries, i, crate::batch::PREFETCH_AHEAD);
             match e {
-                Entry::Pkt(m) => self.packet(m, &ring[i % STAGE_RING]),
+                Entry::Pkt(m) => self.packet(m, src.bytes(m)),
                 Entry::Mark(mark) => {
                     let r = self.mark(mark);
                     done |= r.last;
@@ -556,27 +535,7 @@ impl Worker {
 
     // --------------------------------------------------------------- packets
 
-    /// Decode packet `m` (`frame`) into `s`, ahead of its turn: with its
-    /// flow key and index hash when it is a whole IP packet with a flow
-    /// (whose index entry is then fetched).
-    #[inline(always)]
-    fn stage<'a>(&self, m: &PktMeta, frame: &'a [u8], s: &mut Staged<'a>) {
-        s.d = Decoded::empty();
-        decode::decode_into(&mut s.d, m.linktype, frame, self.cfg.decode.checksum_validation);
-        s.keyed = false;
-        if let Some(ip) = &s.d.ip
-            && ip.frag.is_none()
-            && let Some((key, src_is_lo)) = flow_key(ip, s.d.l4, s.d.vlan)
-        {
-            s.hash = self.table.hash(&key);
-            self.table.prefetch_lookup(s.hash);
-            s.key = key;
-            s.src_is_lo = src_is_lo;
-            s.keyed = true;
-        }
-    }
-
-    fn packet(&mut self, m: &PktMeta, s: &Staged<'_>) {
+    fn packet(&mut self, m: &PktMeta, frame: &[u8]) {
         self.out.seq = m.seq;
         self.out.phase = 1;
         if m.ts > self.now {
@@ -584,7 +543,8 @@ impl Worker {
         }
         self.counters.pkts += 1;
         self.counters.bytes += u64::from(m.orig_len);
-        let d = &s.d;
+        let mut d = Decoded::empty();
+        decode::decode_into(&mut d, m.linktype, frame, self.cfg.decode.checksum_validation);
         if d.nvlan > 0 {
             self.counters.vlan += 1;
         }
@@ -616,7 +576,7 @@ impl Worker {
             );
         }
         let Some(frag) = ip.frag else {
-            self.transport(m, d, ip, d.l4, s.flow());
+            self.transport(m, &d, ip, d.l4);
             return;
         };
         let key = DgKey { src: ip.src, dst: ip.dst, proto: ip.proto, id: frag.id, vlan: d.vlan };
@@ -662,22 +622,12 @@ impl Worker {
                     self.flowless_anomaly("decode", e, "decoder", m, Some((ip.src, ip.dst)), d.vlans(), None);
                 }
                 let whole = Ip { payload: &buf, frag: None, ..*ip };
-                self.transport(m, d, &whole, l4, None);
+                self.transport(m, &d, &whole, l4);
             }
         }
     }
 
-    /// The transport layer of packet `m`; `staged` is its flow key, whether
-    /// its source is the key's `lo` end and the key's index hash, when
-    /// [`Self::stage`] computed them.
-    fn transport(
-        &mut self,
-        m: &PktMeta,
-        d: &Decoded<'_>,
-        ip: &Ip<'_>,
-        l4: L4<'_>,
-        staged: Option<(&FlowKey, bool, u32)>,
-    ) {
+    fn transport(&mut self, m: &PktMeta, d: &Decoded<'_>, ip: &Ip<'_>, l4: L4<'_>) {
         let (sport, dport, icmp) = match l4 {
             L4::Tcp(t, _) => {
                 self.counters.tcp += 1;
@@ -700,20 +650,12 @@ impl Worker {
                 (0, 0, None)
             }
         };
-        let computed;
-        let (key, src_is_lo, h) = match staged {
-            Some(k) => k,
-            None => match flow_key(ip, l4, d.vlan) {
-                Some((key, src_is_lo)) => {
-                    computed = key;
-                    (&computed, src_is_lo, self.table.hash(&computed))
-                }
-                None => return,
-            },
-        };
+        // ICMP flows are keyed by address pair only (type/code vary by direction).
+        let (kp_s, kp_d) = if icmp.is_some() { (0, 0) } else { (sport, dport) };
+        let (key, src_is_lo) = FlowKey::new((ip.src, kp_s), (ip.dst, kp_d), ip.proto, d.vlan);
         let pcap_cnt = self.pcap_cnt(m.seq);
         let pkt = PacketCtx { ts: m.ts, pcap_cnt };
-        let id = match self.table.get_hashed(key, h) {
+        let id = match self.table.get(&key) {
             Some(id) => {
                 // TCP port reuse: a new SYN on a closed connection.
                 let reuse = matches!(l4, L4::Tcp(t, _) if t.flags & (tcpflag::SYN | tcpflag::ACK) == tcpflag::SYN)
@@ -721,7 +663,7 @@ impl Worker {
                 if reuse {
                     self.counters.flows_reused += 1;
                     self.end_flow(id, "tcp_reuse", m.ts, pcap_cnt);
-                    match self.new_flow(m, *key, src_is_lo, ip, sport, dport, icmp, l4) {
+                    match self.new_flow(m, key, src_is_lo, ip, sport, dport, icmp, l4) {
                         Some(id) => id,
                         None => return,
                     }
@@ -729,7 +671,7 @@ impl Worker {
                     id
                 }
             }
-            None => match self.new_flow(m, *key, src_is_lo, ip, sport, dport, icmp, l4) {
+            None => match self.new_flow(m, key, src_is_lo, ip, sport, dport, icmp, l4) {
                 Some(id) => id,
                 None => return,
             },
@@ -1201,52 +1143,6 @@ impl Worker {
             last: mark.last,
         }
     }
-}
-
-/// Entries between a packet's decoding ([`Worker::stage`]) and its turn.
-const STAGE_AHEAD: usize = 3;
-/// Entries between the fetch of a packet's flow slot and its turn.
-const SLOT_AHEAD: usize = 1;
-/// Staged packets held by `run_batch` (`STAGE_AHEAD` and the current one).
-const STAGE_RING: usize = 4;
-
-/// A packet decoded ahead of its turn: its layers and, when `keyed`, its
-/// flow key, whether its source is the key's `lo` end and the key's index
-/// hash (fields, not an `Option` of a tuple: written and read in place).
-#[derive(Clone, Copy)]
-struct Staged<'a> {
-    d: Decoded<'a>,
-    keyed: bool,
-    key: FlowKey,
-    src_is_lo: bool,
-    hash: u32,
-}
-
-impl Staged<'_> {
-    const EMPTY: Staged<'static> =
-        Staged { d: Decoded::empty(), keyed: false, key: FlowKey::EMPTY, src_is_lo: false, hash: 0 };
-
-    /// The flow key, side and hash, when staged.
-    #[inline]
-    fn flow(&self) -> Option<(&FlowKey, bool, u32)> {
-        self.keyed.then_some((&self.key, self.src_is_lo, self.hash))
-    }
-}
-
-/// The flow key of an unfragmented IP packet and whether its source is the
-/// key's `lo` end; `None` for a TCP, UDP or ICMP packet whose transport
-/// header did not parse (it has no flow). ICMP flows are keyed by the
-/// address pair only (type and code differ by direction).
-#[inline]
-fn flow_key(ip: &Ip<'_>, l4: L4<'_>, vlan: [u16; 2]) -> Option<(FlowKey, bool)> {
-    let (sport, dport) = match l4 {
-        L4::Tcp(t, _) => (t.sport, t.dport),
-        L4::Udp { sport, dport, .. } => (sport, dport),
-        L4::Icmp { .. } => (0, 0),
-        L4::Other if matches!(ip.proto, 1 | 6 | 17 | 58) => return None,
-        L4::Other => (0, 0),
-    };
-    Some(FlowKey::new((ip.src, sport), (ip.dst, dport), ip.proto, vlan))
 }
 
 fn looks_like_server(sport: u16, dport: u16) -> bool {

@@ -1,8 +1,8 @@
 //! A worker's output does not depend on how its input is cut into batches.
-//! `Worker::run_batch` decodes packets a few entries ahead of their turn
-//! and fetches their flow entries early; that lookahead stops at batch ends
-//! and steps over marks, so every cut of the same entries must give the
-//! same records, byte for byte.
+//! `Worker::run_batch` looks ahead within a batch (it asks the CPU for the
+//! bytes of packets a few entries ahead) and marks sit between packets in
+//! the same batch: every cut of the same entries must give the same
+//! records, byte for byte.
 
 mod common;
 
