@@ -482,6 +482,10 @@ pub struct FlowTable<V> {
     tails: [u32; CLASSES],
     cap: usize,
     len: usize,
+    /// The slot last found or inserted: consecutive packets of one flow
+    /// (half of an ICS mix's packets) skip the hash and the index probe.
+    /// Only a hint: it is used when that slot is live and holds the key.
+    last: u32,
 }
 
 impl<V> std::fmt::Debug for FlowTable<V> {
@@ -501,6 +505,7 @@ impl<V> FlowTable<V> {
             tails: [NIL; CLASSES],
             cap: cap.max(1),
             len: 0,
+            last: NIL,
         }
     }
 
@@ -520,10 +525,16 @@ impl<V> FlowTable<V> {
     }
 
     /// Look a flow up.
-    pub fn get(&self, key: &FlowKey) -> Option<u32> {
+    pub fn get(&mut self, key: &FlowKey) -> Option<u32> {
         let slots = &self.slots;
         let live = |id: u32| slots.get(id as usize).is_some_and(|s| s.val.is_some() && s.key == *key);
-        self.index.find(self.index.hash(key), live).map(|(_, id)| id)
+        // A live slot holding `key` is the only one: the index would find it.
+        if live(self.last) {
+            return Some(self.last);
+        }
+        let id = self.index.find(self.index.hash(key), live).map(|(_, id)| id)?;
+        self.last = id;
+        Some(id)
     }
 
     /// The value of a slot.
@@ -623,6 +634,7 @@ impl<V> FlowTable<V> {
         self.index.insert(h, id);
         self.push_tail(id, class);
         self.len += 1;
+        self.last = id;
         Some(id)
     }
 
@@ -871,6 +883,29 @@ mod tests {
         assert_eq!(t.index.len, 0);
         assert!(t.index.entries.iter().all(|&e| e == 0));
         assert!(t.index.entries.len() >= 8_192, "grew: {}", t.index.entries.len());
+    }
+
+    /// The last-found hint never answers for a flow that left: the slot it
+    /// names is removed, then reused by another flow.
+    #[test]
+    fn last_found_hint_follows_removal_and_reuse() {
+        let mut t: FlowTable<u16> = FlowTable::new(8);
+        let k = |p: u16| {
+            FlowKey::new(("10.0.0.1".parse().unwrap(), p), ("10.0.0.2".parse().unwrap(), 502), 6, [0, 0]).0
+        };
+        let now = Timestamp::from_micros(1, 0);
+        let a = t.insert(k(1), now, Class::Udp, 1).unwrap();
+        let b = t.insert(k(2), now, Class::Udp, 2).unwrap();
+        assert_eq!(t.get(&k(1)), Some(a));
+        assert_eq!(t.get(&k(1)), Some(a), "hint hit");
+        assert_eq!(t.get(&k(2)), Some(b), "hint miss, index hit");
+        assert_eq!(t.remove(b).map(|x| x.1), Some(2));
+        assert_eq!(t.get(&k(2)), None, "the hinted slot is empty");
+        let c = t.insert(k(3), now, Class::Udp, 3).unwrap();
+        assert_eq!(c, b, "the freed slot is reused");
+        assert_eq!(t.get(&k(2)), None, "the hinted slot holds another key");
+        assert_eq!(t.get(&k(3)), Some(c));
+        assert_eq!(t.get(&k(1)), Some(a));
     }
 
     /// Random inserts, touches (often of the flow touched last, which keeps
