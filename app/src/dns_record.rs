@@ -274,17 +274,6 @@ impl<const N: usize> StackStr<N> {
         Some(())
     }
 
-    /// Decimal digits of `v`.
-    fn push_u8(&mut self, v: u8) -> Option<()> {
-        if v >= 100 {
-            self.push(b'0' + v / 100)?;
-        }
-        if v >= 10 {
-            self.push(b'0' + (v / 10) % 10)?;
-        }
-        self.push(b'0' + v % 10)
-    }
-
     /// The bytes written.
     pub(crate) fn as_bytes(&self) -> &[u8] {
         self.buf.get(..self.len).unwrap_or_default()
@@ -374,6 +363,9 @@ fn name_text<const N: usize>(n: &Name<'_>) -> Option<StackStr<N>> {
         t.push(b'.')?;
         return Some(t);
     }
+    if in_place_text(n, &mut t) {
+        return Some(t);
+    }
     for (i, label) in n.labels().enumerate() {
         if i > 0 {
             t.push(b'.')?;
@@ -400,6 +392,59 @@ fn name_text<const N: usize>(n: &Name<'_>) -> Option<StackStr<N>> {
         }
     }
     Some(t)
+}
+
+/// The fast path of [`name_text`]: a name stored in place in full (most
+/// question names) whose label octets all print as themselves is its wire
+/// octets between the first length octet and the root octet, with each
+/// inner length octet turned into `.`: one copy, then one pass that checks
+/// every octet (no escape needed, and no `.` but those separators).
+/// `false` (and `t` left empty) when the name does not qualify.
+fn in_place_text<const N: usize>(n: &Name<'_>, t: &mut StackStr<N>) -> bool {
+    let Some(w) = n.in_place_wire() else { return false };
+    let (Some(&first), Some(inner)) = (w.first(), w.get(1..w.len().saturating_sub(1))) else {
+        return false;
+    };
+    let len = inner.len();
+    // Checked in whole 8-octet words: the tail of the last word is padded
+    // with a plain octet.
+    let padded = len.next_multiple_of(8);
+    let Some(block) = t.buf.get_mut(..padded) else { return false };
+    let (dst, pad) = block.split_at_mut(len);
+    dst.copy_from_slice(inner);
+    pad.fill(b'a');
+    // `in_place_wire` checked that the length octets tile the name: the
+    // one at `q` (relative to `inner`) says where the next one is.
+    let mut q = usize::from(first);
+    while let Some(d) = dst.get_mut(q) {
+        let l = usize::from(*d);
+        *d = b'.';
+        q += 1 + l;
+    }
+    // Eight octets per step (SWAR): any octet outside `!`..=`~` or a `\`
+    // makes the name need escapes; the `.` octets are counted exactly.
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let (mut bad, mut dots) = (0u64, 0u32);
+    for word in block.as_chunks::<8>().0 {
+        let x = u64::from_le_bytes(*word);
+        // Below 0x21, and 0x7F or above: exact as "any" (a borrow or carry
+        // only crosses out of a lane that matched itself).
+        bad |= x.wrapping_sub(ONES * 0x21) & !x;
+        bad |= x.wrapping_add(ONES) | x;
+        let bs = x ^ (ONES * u64::from(b'\\'));
+        bad |= bs.wrapping_sub(ONES) & !bs;
+        // Exact zero lanes of `x ^ '.'` (no borrow across lanes).
+        let dot = x ^ (ONES * u64::from(b'.'));
+        dots += (!(((dot & LOWS).wrapping_add(LOWS)) | dot) & HIGHS).count_ones();
+    }
+    let bad = bad & HIGHS;
+    if bad != 0 || dots as usize + 1 != n.label_count() {
+        return false;
+    }
+    t.len = inner.len();
+    true
 }
 
 /// Call `f` with `n` in presentation form, from a stack buffer (a short one
@@ -580,16 +625,11 @@ impl Simple<'_> {
     }
 }
 
-/// Dotted-quad text of `a` (at most 15 octets).
-fn v4_text(a: Ipv4Addr) -> StackStr<15> {
-    let mut t = StackStr::<15>::new();
-    for (i, o) in a.octets().into_iter().enumerate() {
-        if i > 0 {
-            let _ = t.push(b'.');
-        }
-        let _ = t.push_u8(o);
-    }
-    t
+/// Dotted-quad text of `a` (at most 15 octets), from the events crate's
+/// octet table.
+fn v4_text(a: Ipv4Addr) -> StackStr<16> {
+    let (buf, len) = centinela_events::ipv4_text(a);
+    StackStr { buf, len }
 }
 
 impl Serialize for Simple<'_> {
@@ -1108,6 +1148,35 @@ mod tests {
         }
         let root = name_of(&[0]);
         assert_eq!(with_name_text(&root, |t| t.map(String::from)).as_deref(), Some("."));
+    }
+
+    #[test]
+    fn in_place_fast_path_is_taken_only_for_plain_names() {
+        let cases: [(&[u8], Option<&str>); 5] = [
+            (b"\x03ntp\x06ubuntu\x03com\x00", Some("ntp.ubuntu.com")),
+            (b"\x01x\x00", Some("x")),
+            // A literal dot, a backslash, a space: escaped by the slow path.
+            (b"\x03a.b\x03com\x00", None),
+            (b"\x03a\\b\x00", None),
+            (b"\x03a b\x00", None),
+        ];
+        for (msg, fast) in cases {
+            let n = name_of(msg);
+            let mut t = StackStr::<NAME_TEXT_SHORT>::new();
+            assert_eq!(in_place_text(&n, &mut t), fast.is_some(), "{msg:?}");
+            if let Some(text) = fast {
+                assert_eq!(t.as_str(), text);
+            } else {
+                assert!(t.as_bytes().is_empty());
+            }
+            // Either way the text is the parser's presentation form.
+            assert_eq!(with_name_text(&n, |t| t.map(String::from)), Some(n.to_string()));
+        }
+        // Too long for the buffer: not taken (the caller falls back to the
+        // long buffer).
+        let n = name_of(b"\x05abcde\x00");
+        let mut t = StackStr::<4>::new();
+        assert!(!in_place_text(&n, &mut t));
     }
 
     #[test]

@@ -192,13 +192,28 @@ impl Head<'_> {
             out.extend_from_slice(b",\"dest_port\":");
             JsonInt::write_to(v, out);
         }
+        // The usual names as whole literals (constant-size copies, no
+        // escape scan); any other text escaped as usual.
         if let Some(v) = self.proto {
-            out.extend_from_slice(b",\"proto\":");
-            crate::fastjson::push_str(out, v);
+            match v {
+                "TCP" => out.extend_from_slice(b",\"proto\":\"TCP\""),
+                "UDP" => out.extend_from_slice(b",\"proto\":\"UDP\""),
+                _ => {
+                    out.extend_from_slice(b",\"proto\":");
+                    crate::fastjson::push_str(out, v);
+                }
+            }
         }
         if let Some(v) = self.app_proto {
-            out.extend_from_slice(b",\"app_proto\":");
-            crate::fastjson::push_str(out, v);
+            match v {
+                "modbus" => out.extend_from_slice(b",\"app_proto\":\"modbus\""),
+                "dnp3" => out.extend_from_slice(b",\"app_proto\":\"dnp3\""),
+                "dns" => out.extend_from_slice(b",\"app_proto\":\"dns\""),
+                _ => {
+                    out.extend_from_slice(b",\"app_proto\":");
+                    crate::fastjson::push_str(out, v);
+                }
+            }
         }
         if !self.vlan.is_empty() {
             out.extend_from_slice(b",\"vlan\":[");
@@ -278,22 +293,8 @@ fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
     out.push(b'"');
     match ip {
         IpAddr::V4(v4) => {
-            // Assembled on the stack from the octet table, one copy out.
-            let mut buf = [0u8; 16];
-            let mut n = 0;
-            for o in v4.octets() {
-                let (digits, len) = OCTET_TEXT[usize::from(o)];
-                let len = usize::from(len);
-                if let Some(d) = buf.get_mut(n..n + 3) {
-                    d.copy_from_slice(&digits);
-                }
-                if let Some(dot) = buf.get_mut(n + len) {
-                    *dot = b'.';
-                }
-                n += len + 1;
-            }
-            // Drop the last dot.
-            out.extend_from_slice(buf.get(..n - 1).unwrap_or_default());
+            let (buf, n) = ipv4_text(v4);
+            out.extend_from_slice(buf.get(..n).unwrap_or_default());
         }
         IpAddr::V6(v6) => {
             use std::io::Write;
@@ -303,6 +304,28 @@ fn write_ip(out: &mut Vec<u8>, ip: IpAddr) {
         }
     }
     out.push(b'"');
+}
+
+/// The dotted-quad text of `a` (what `Display` writes), assembled on the
+/// stack from a table of octet texts: the bytes and how many there are (at
+/// most 15).
+#[inline]
+pub fn ipv4_text(a: std::net::Ipv4Addr) -> ([u8; 16], usize) {
+    let mut buf = [0u8; 16];
+    let mut n = 0;
+    for o in a.octets() {
+        let (digits, len) = OCTET_TEXT[usize::from(o)];
+        let len = usize::from(len);
+        if let Some(d) = buf.get_mut(n..n + 3) {
+            d.copy_from_slice(&digits);
+        }
+        if let Some(dot) = buf.get_mut(n + len) {
+            *dot = b'.';
+        }
+        n += len + 1;
+    }
+    // The last dot is not part of the text.
+    (buf, n - 1)
 }
 
 /// Decimal text of every octet value, left-aligned, with its length.
@@ -847,8 +870,12 @@ mod tests {
                         src_port: on(3).then_some(65_535),
                         dest_ip: ips[(j + 1) % ips.len()],
                         dest_port: on(0).then_some(0),
-                        proto: on(1).then_some(Cow::Borrowed("TCP")),
-                        app_proto: on(2).then(|| Cow::Owned("modbus".to_string())),
+                        // The names written as literals and others (one
+                        // that needs escaping).
+                        proto: on(1).then_some(Cow::Borrowed(["TCP", "UDP", "ICMP", "x\"y"][(k + t) % 4])),
+                        app_proto: on(2).then(|| {
+                            Cow::Owned(["modbus", "dnp3", "dns", "failed", "a\\b"][(j + k) % 5].to_string())
+                        }),
                         vlan: if on(3) {
                             vec![10, 4095]
                         } else if on(1) {

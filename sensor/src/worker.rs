@@ -28,8 +28,9 @@ use std::sync::Arc;
 
 /// Bytes of early payload kept per flow while its protocol is undecided.
 pub const PROBE_BUF_MAX: usize = 2048;
-/// Most bytes of record buffer reserved ahead for the next mark interval.
-pub const OUT_RESERVE_BYTES: usize = 1 << 20;
+/// Most bytes of record buffer reserved ahead for the next mark interval
+/// (address space: pages are only touched as records are written).
+pub const OUT_RESERVE_BYTES: usize = 4 << 20;
 
 /// Output buffers the writer hands back to a worker once written (so a
 /// worker's next report reuses memory that is already mapped instead of
@@ -1127,8 +1128,11 @@ impl Worker {
                 (b, r)
             }
             None => {
-                let buf_hint = self.app_out.lines.buf.len().min(OUT_RESERVE_BYTES);
-                let recs_hint = self.out.recs.len().min(OUT_RESERVE_BYTES / 256);
+                // As much as the spent buffer had grown to (not just what
+                // it holds): a fresh buffer sized by one interval's output
+                // regrew, copying itself, whenever the next one was larger.
+                let buf_hint = self.app_out.lines.buf.capacity().min(OUT_RESERVE_BYTES);
+                let recs_hint = self.out.recs.capacity().min(OUT_RESERVE_BYTES / 256);
                 (Vec::with_capacity(buf_hint), Vec::with_capacity(recs_hint))
             }
         };

@@ -236,6 +236,31 @@ impl<'a> Name<'a> {
         self.start
     }
 
+    /// The name's uncompressed wire octets where they lie in the message —
+    /// every label's length octet and octets, then the root octet — when
+    /// the name is stored in place in full (no compression pointer, every
+    /// label counted, inside its limit); `None` otherwise (then walk
+    /// [`labels`](Self::labels)). Lets a printer copy a name in one piece.
+    pub fn in_place_wire(&self) -> Option<&'a [u8]> {
+        if self.labels == 0 || !self.flags.is_empty() {
+            return None;
+        }
+        let end = self.start.checked_add(self.wire_len())?;
+        let w = self.msg.get(..self.limit)?.get(self.start..end)?;
+        let (mut pos, mut n) = (0usize, 0u8);
+        while let Some(&len) = w.get(pos) {
+            if len == 0 {
+                break;
+            }
+            if len & LABEL_TYPE_MASK != 0 {
+                return None;
+            }
+            pos += 1 + usize::from(len);
+            n = n.checked_add(1)?;
+        }
+        (pos + 1 == w.len() && n == self.labels).then_some(w)
+    }
+
     /// Length of [`write_to`](Self::write_to)'s output.
     pub fn presentation_len(&self) -> usize {
         if self.labels == 0 {
@@ -487,6 +512,40 @@ mod tests {
 
     fn fields(w: &Walk) -> (Option<usize>, u8, u16, u8, Anomalies) {
         (w.end, w.labels, w.wire_len, w.pointers, w.flags)
+    }
+
+    #[test]
+    fn in_place_wire_is_the_name_only_when_stored_whole() {
+        let msg = b"\x03www\x07example\x03com\x00\x03cdn\xc0\x04\xc0\x00\x00";
+        // In place: the octets from the first length octet to the root.
+        let (www, _) = name(msg, 0);
+        assert_eq!(www.in_place_wire(), Some(&msg[..17]));
+        // A suffix of it is in place too.
+        let (example, _) = name(msg, 4);
+        assert_eq!(example.in_place_wire(), Some(&msg[4..17]));
+        // Labels then a pointer, or only a pointer: not in place.
+        let (cdn, _) = name(msg, 17);
+        assert_eq!(cdn.to_string(), "cdn.example.com");
+        assert_eq!(cdn.in_place_wire(), None);
+        let (ptr, _) = name(msg, 23);
+        assert_eq!(ptr.to_string(), "www.example.com");
+        assert_eq!(ptr.in_place_wire(), None);
+        // The root has no label to copy.
+        let (root, _) = name(msg, 25);
+        assert_eq!(root.in_place_wire(), None);
+        // Capped names (too many labels) are not whole: their labels were
+        // not all counted.
+        let mut long = Vec::new();
+        for _ in 0..130 {
+            long.extend_from_slice(b"\x01a");
+        }
+        long.push(0);
+        let (capped, _) = name(&long, 0);
+        assert!(!capped.anomalies().is_empty());
+        assert_eq!(capped.in_place_wire(), None);
+        // A name running past its limit (rdata end) is not in place either.
+        let w = walk(msg, 0, 10);
+        assert_eq!(Name::from_walk(msg, 0, 10, &w).in_place_wire(), None);
     }
 
     #[test]
