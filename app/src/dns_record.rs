@@ -1,9 +1,10 @@
-//! The `dns` EVE record (Suricata 8's "version 3" shape) as typed views
-//! that borrow from the parsed [`Message`]: queries and resource records
-//! are walked lazily from the parser's validated iterators while the record
-//! is serialised (no intermediate `Vec`, `String` or `serde_json::Value`),
-//! names are written from their labels through a stack buffer, hex and TXT
-//! text are streamed. Serialised once into a `RawJson` by the caller.
+//! The `dns` EVE record (Suricata 8's "version 3" shape) written straight
+//! from the parsed [`Message`]: queries and resource records are walked
+//! once each, from the parser's validated iterators, while the record is
+//! written (no intermediate `Vec`, `String` or `serde_json::Value`); names
+//! are written from their labels through a stack buffer, hex and TXT text
+//! are streamed, and `grouped` repeats the answer values already written
+//! (copied, not decoded again).
 //!
 //! Byte-identical to the former `serde_json::Map` records: fields are
 //! declared (or, in hand-written `Serialize` impls, written) in bytewise
@@ -19,7 +20,7 @@
 //! of every logged answer entry that has one.
 
 use super::DNS_MAX_RECORDS_PER_SECTION;
-use centinela_events::{JsonObject, JsonWriter};
+use centinela_events::JsonWriter;
 use centinela_parsers::dns::{
     Anomalies, CharacterStrings, Edns, Key, Message, Name, Questions, RData, Rcode, Record, Records, Soa,
     Type,
@@ -33,155 +34,228 @@ use serde::ser::{SerializeMap, Serializer};
 /// literal keys in bytewise-sorted order, false flags and zero counts
 /// skipped), sections, `grouped` and `queries` included; only the rarer
 /// record values (TXT, SOA, SRV, keys, EDNS, …) go through `Serialize`.
-pub(crate) struct DnsRecord<'a> {
-    aa: bool,
-    ad: bool,
-    additionals: Option<SectionJson<'a>>,
-    additionals_truncated: u64,
-    anomalies: AnomalyNames,
-    answers: Option<SectionJson<'a>>,
-    answers_truncated: u64,
-    authorities: Option<SectionJson<'a>>,
-    authorities_truncated: u64,
-    cd: bool,
-    flags: LowerHex,
-    grouped: Option<Grouped<'a>>,
-    id: u16,
-    opcode: u8,
-    qr: bool,
-    queries: Option<Queries<'a>>,
-    ra: bool,
-    rcode: RcodeName,
-    rd: bool,
-    suppressed: u64,
-    tc: bool,
+pub(crate) struct DnsRecord<'a, 'm> {
+    m: &'m Message<'a>,
+    qname: Option<QuestionText<'a>>,
     tx_id: u64,
-    /// `type`.
-    kind: &'static str,
-    version: u8,
-    z: bool,
+    suppressed: u64,
 }
 
-impl<'a> DnsRecord<'a> {
-    /// Writes the body. Byte identity with the former `Map` builder is
-    /// tested on generated, mutated and corpus messages (`app/tests/dns.rs`).
+impl<'a, 'm> DnsRecord<'a, 'm> {
+    /// The record of `m`. `qname` is the first question's name already in
+    /// presentation form (written for the first query, and for owner names
+    /// that merely point to it, instead of walking the name again; see
+    /// [`QuestionText`]), `tx_id` the flow's transaction index, `suppressed`
+    /// the identical records dropped by the rate limit since the last one.
+    pub(crate) fn new(
+        m: &'m Message<'a>,
+        qname: Option<QuestionText<'a>>,
+        tx_id: u64,
+        suppressed: u64,
+    ) -> Self {
+        DnsRecord { m, qname, tx_id, suppressed }
+    }
+
+    /// Writes the body in one pass over each section: keys in bytewise
+    /// order, false flags and zero counts skipped, a section's key taken
+    /// back when it logs no entry, and `grouped` copied from the answer
+    /// values just written (see [`Captured`]). Byte identity with the former
+    /// `Map` builder is tested on generated, mutated and corpus messages
+    /// (`app/tests/dns.rs`).
     pub(crate) fn write(&self, w: &mut JsonWriter<'_>) -> Result<(), serde_json::Error> {
-        let mut o = JsonObject::open(w);
-        if self.aa {
+        let (m, h) = (self.m, self.m.header());
+        let is_response = m.is_response();
+        let mut o = Keys::open(w);
+        if h.authoritative() {
             o.key("\"aa\":").bool(true);
         }
-        if self.ad {
+        if h.authentic_data() {
             o.key("\"ad\":").bool(true);
         }
-        if let Some(v) = &self.additionals {
-            v.write(o.key("\"additionals\":"))?;
+        let mut captured = Captured::new();
+        if is_response {
+            o.section("\"additionals\":", "\"additionals_truncated\":", m.additionals(), self.qname, None)?;
         }
-        if self.additionals_truncated != 0 {
-            o.key("\"additionals_truncated\":").int(self.additionals_truncated);
+        let anomalies = AnomalyNames(m.anomalies());
+        if !anomalies.is_empty() {
+            o.key("\"anomalies\":").value(&anomalies)?;
         }
-        if !self.anomalies.is_empty() {
-            o.key("\"anomalies\":").value(&self.anomalies)?;
+        if is_response {
+            o.section(
+                "\"answers\":",
+                "\"answers_truncated\":",
+                m.answers(),
+                self.qname,
+                Some(&mut captured),
+            )?;
+            o.section("\"authorities\":", "\"authorities_truncated\":", m.authorities(), self.qname, None)?;
         }
-        if let Some(v) = &self.answers {
-            v.write(o.key("\"answers\":"))?;
-        }
-        if self.answers_truncated != 0 {
-            o.key("\"answers_truncated\":").int(self.answers_truncated);
-        }
-        if let Some(v) = &self.authorities {
-            v.write(o.key("\"authorities\":"))?;
-        }
-        if self.authorities_truncated != 0 {
-            o.key("\"authorities_truncated\":").int(self.authorities_truncated);
-        }
-        if self.cd {
+        if h.checking_disabled() {
             o.key("\"cd\":").bool(true);
         }
-        self.flags.write(o.key("\"flags\":"));
-        if let Some(v) = &self.grouped {
-            v.write(o.key("\"grouped\":"))?;
+        LowerHex(h.flags()).write(o.key("\"flags\":"));
+        if captured.len > 0 {
+            let w = o.key("\"grouped\":");
+            if captured.overflow {
+                Grouped::of(m.answers()).write(w)?;
+            } else {
+                captured.write_grouped(w);
+            }
         }
-        o.key("\"id\":").int(self.id);
-        o.key("\"opcode\":").int(self.opcode);
-        if self.qr {
+        o.key("\"id\":").int(m.id());
+        o.key("\"opcode\":").int(h.opcode().code());
+        if h.is_response() {
             o.key("\"qr\":").bool(true);
         }
-        if let Some(v) = &self.queries {
-            v.write(o.key("\"queries\":"))?;
+        if let Some(first) = self.qname {
+            Queries { questions: m.questions(), first: first.text }.write(o.key("\"queries\":"))?;
         }
-        if self.ra {
+        if h.recursion_available() {
             o.key("\"ra\":").bool(true);
         }
-        self.rcode.write(o.key("\"rcode\":"));
-        if self.rd {
+        RcodeName(m.rcode()).write(o.key("\"rcode\":"));
+        if h.recursion_desired() {
             o.key("\"rd\":").bool(true);
         }
         if self.suppressed != 0 {
             o.key("\"suppressed\":").int(self.suppressed);
         }
-        if self.tc {
+        if h.truncated() {
             o.key("\"tc\":").bool(true);
         }
         o.key("\"tx_id\":").int(self.tx_id);
-        o.key("\"type\":").plain(self.kind);
-        o.key("\"version\":").int(self.version);
-        if self.z {
+        o.key("\"type\":").plain(if is_response { "response" } else { "request" });
+        o.key("\"version\":").int(3u8);
+        if h.z() {
             o.key("\"z\":").bool(true);
         }
-        o.close();
+        o.w.raw("}");
         Ok(())
     }
+}
 
-    /// The record of `m`. `qname` is the first question's name already in
-    /// presentation form (written for the first query, and for owner names
-    /// that merely point to it, instead of walking the name again; see
-    /// [`QuestionText`]),
-    /// the name again), `tx_id` the flow's transaction index, `suppressed`
-    /// the identical records dropped by the rate limit since the last one.
-    pub(crate) fn new(m: &Message<'a>, qname: Option<QuestionText<'a>>, tx_id: u64, suppressed: u64) -> Self {
-        let h = m.header();
-        let is_response = m.is_response();
-        let queries = qname.map(|first| Queries { questions: m.questions(), first: first.text });
-        let (mut answers, mut answers_truncated, mut grouped) = (None, 0, None);
-        let (mut authorities, mut authorities_truncated) = (None, 0);
-        let (mut additionals, mut additionals_truncated) = (None, 0);
-        if is_response {
-            let mut types = TypeSet::default();
-            (answers, answers_truncated) = SectionJson::scan(m.answers(), qname, Some(&mut types));
-            (authorities, authorities_truncated) = SectionJson::scan(m.authorities(), qname, None);
-            (additionals, additionals_truncated) = SectionJson::scan(m.additionals(), qname, None);
-            if types.len > 0 {
-                types.sort_by_name();
-                grouped = Some(Grouped { answers: m.answers(), types });
+/// The record object's keys: `{`, then each present key after a comma
+/// unless it is the first; a section's key is written tentatively and
+/// taken back when the section logs no entry.
+struct Keys<'w, 'o> {
+    w: &'w mut JsonWriter<'o>,
+    first: bool,
+}
+
+impl<'w, 'o> Keys<'w, 'o> {
+    fn open(w: &'w mut JsonWriter<'o>) -> Self {
+        w.raw("{");
+        Keys { w, first: true }
+    }
+
+    fn key(&mut self, quoted_key_colon: &str) -> &mut JsonWriter<'o> {
+        if !self.first {
+            self.w.raw(",");
+        }
+        self.first = false;
+        self.w.raw(quoted_key_colon);
+        self.w
+    }
+
+    /// `key` and the section's entries, unless it logs none; then
+    /// `truncated_key` and the count of records left out, unless none was.
+    fn section(
+        &mut self,
+        key: &str,
+        truncated_key: &str,
+        records: Records<'_>,
+        qname: Option<QuestionText<'_>>,
+        captured: Option<&mut Captured>,
+    ) -> Result<(), serde_json::Error> {
+        let (mark, first) = (self.w.position(), self.first);
+        let w = self.key(key);
+        let (any, skipped) = write_entries(w, records, qname, captured)?;
+        if !any {
+            self.w.truncate(mark);
+            self.first = first;
+        }
+        if skipped != 0 {
+            self.key(truncated_key).int(skipped);
+        }
+        Ok(())
+    }
+}
+
+/// Writes a section's entries as a JSON array (nothing at all when it
+/// logs none): the plain-value entries (addresses, names: nearly all) and
+/// TXT strings by hand, the others through [`EntryJson`]. Returns whether
+/// any entry was written and the count of records left out. With
+/// `captured`, the byte range of every entry's `grouped` value (the same
+/// text as its `rdata`, or its `sshfp` object) is kept for `grouped`.
+fn write_entries(
+    w: &mut JsonWriter<'_>,
+    records: Records<'_>,
+    qname: Option<QuestionText<'_>>,
+    mut captured: Option<&mut Captured>,
+) -> Result<(bool, u64), serde_json::Error> {
+    let mut entries = Entries::new(records);
+    let mut any = false;
+    for e in entries.by_ref() {
+        w.raw(if any { "," } else { "[" });
+        any = true;
+        let (r, value) = match e {
+            Entry::Txt(r, text) => (r, Value::Simple(Simple::Text(text))),
+            Entry::Rr(r) => (r, Value::of(&r)),
+        };
+        match value {
+            Value::Simple(v) => {
+                w.raw("{\"rdata\":");
+                let start = w.position();
+                v.write(w)?;
+                if let Some(c) = captured.as_deref_mut() {
+                    c.push(r.rtype, start..w.position());
+                }
+                w.raw(",\"rrname\":");
+                write_owner(w, &r, qname)?;
+                w.raw(",\"rrtype\":");
+                w.plain_text(TypeName::new(r.rtype).as_str());
+            }
+            Value::Sshfp(fp) => {
+                w.raw("{\"rrname\":");
+                write_owner(w, &r, qname)?;
+                w.raw(",\"rrtype\":");
+                w.plain_text(TypeName::new(r.rtype).as_str());
+                w.raw(",\"sshfp\":");
+                let start = w.position();
+                w.value(&fp)?;
+                if let Some(c) = captured.as_deref_mut() {
+                    c.push(r.rtype, start..w.position());
+                }
+            }
+            other => {
+                // The rarer values: the whole entry through serde, closed
+                // by its own `}` (the `ttl` is its last key).
+                w.value(&EntryJson(r, other, qname))?;
+                continue;
             }
         }
-        DnsRecord {
-            aa: h.authoritative(),
-            ad: h.authentic_data(),
-            additionals,
-            additionals_truncated,
-            anomalies: AnomalyNames(m.anomalies()),
-            answers,
-            answers_truncated,
-            authorities,
-            authorities_truncated,
-            cd: h.checking_disabled(),
-            flags: LowerHex(h.flags()),
-            grouped,
-            id: m.id(),
-            opcode: h.opcode().code(),
-            qr: h.is_response(),
-            queries,
-            ra: h.recursion_available(),
-            rcode: RcodeName(m.rcode()),
-            rd: h.recursion_desired(),
-            suppressed,
-            tc: h.truncated(),
-            tx_id,
-            kind: if is_response { "response" } else { "request" },
-            version: 3,
-            z: h.z(),
+        w.raw(",\"ttl\":");
+        w.int(r.ttl);
+        w.raw("}");
+    }
+    if any {
+        w.raw("]");
+    }
+    Ok((any, entries.skipped))
+}
+
+/// `rrname`: the question's text when the owner merely points to it.
+fn write_owner(
+    w: &mut JsonWriter<'_>,
+    r: &Record<'_>,
+    qname: Option<QuestionText<'_>>,
+) -> Result<(), serde_json::Error> {
+    match qname.and_then(|q| q.text_if_pointer(&r.name)) {
+        Some(text) => {
+            w.string(text);
+            Ok(())
         }
+        None => NameJson(r.name).write(w),
     }
 }
 
@@ -744,6 +818,7 @@ struct SvcbJson<'a> {
 }
 
 /// What a record logs besides its owner name, type and TTL.
+#[derive(Clone, Copy)]
 enum Value<'a> {
     /// `rdata` (and a `grouped` entry in the answer section).
     Simple(Simple<'a>),
@@ -851,106 +926,34 @@ impl<'a> Iterator for Entries<'a> {
     }
 }
 
-/// One section's entries as a JSON array.
-pub(crate) struct SectionJson<'a> {
-    records: Records<'a>,
-    qname: Option<QuestionText<'a>>,
-}
-
-impl<'a> SectionJson<'a> {
-    /// The section (`None` when it logs no entry) and the count of records
-    /// left out; the type of every entry with a plain value goes to `types`.
-    fn scan(
-        records: Records<'a>,
-        qname: Option<QuestionText<'a>>,
-        mut types: Option<&mut TypeSet>,
-    ) -> (Option<Self>, u64) {
-        let mut entries = Entries::new(records.clone());
-        let mut any = false;
-        for e in entries.by_ref() {
-            any = true;
-            if let Some(t) = types.as_deref_mut()
-                && grouped_value(&e).is_some()
-            {
-                t.insert(e.record().rtype);
-            }
-        }
-        (any.then_some(SectionJson { records, qname }), entries.skipped)
-    }
-}
-
-impl SectionJson<'_> {
-    /// The entries as a JSON array: the plain-value entries (addresses,
-    /// names: nearly all) by hand, the others through [`EntryJson`].
-    fn write(&self, w: &mut JsonWriter<'_>) -> Result<(), serde_json::Error> {
-        w.raw("[");
-        for (i, e) in Entries::new(self.records.clone()).enumerate() {
-            if i > 0 {
-                w.raw(",");
-            }
-            if let Entry::Rr(r) = e
-                && let Value::Simple(v) = Value::of(&r)
-            {
-                w.raw("{\"rdata\":");
-                v.write(w)?;
-                w.raw(",\"rrname\":");
-                match self.qname.and_then(|q| q.text_if_pointer(&r.name)) {
-                    Some(text) => w.string(text),
-                    None => NameJson(r.name).write(w)?,
-                }
-                w.raw(",\"rrtype\":");
-                w.plain_text(TypeName::new(r.rtype).as_str());
-                w.raw(",\"ttl\":");
-                w.int(r.ttl);
-                w.raw("}");
-            } else {
-                w.value(&EntryJson(e, self.qname))?;
-            }
-        }
-        w.raw("]");
-        Ok(())
-    }
-}
-
-/// One entry as Suricata writes it.
-struct EntryJson<'a>(Entry<'a>, Option<QuestionText<'a>>);
+/// One entry whose value is not a plain one or an SSHFP (SRV, SOA, keys,
+/// EDNS, SVCB) as Suricata writes it, through serde.
+struct EntryJson<'a>(Record<'a>, Value<'a>, Option<QuestionText<'a>>);
 
 impl Serialize for EntryJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (r, qname) = (&self.0, self.2);
         let mut m = s.serialize_map(None)?;
-        match self.0 {
-            Entry::Txt(r, text) => {
-                m.serialize_entry("rdata", &Lossy(text))?;
-                head(&mut m, &r, self.1)?;
-                m.serialize_entry("ttl", &r.ttl)?;
-            }
-            Entry::Rr(r) => {
-                let v = Value::of(&r);
-                match &v {
-                    Value::Key(k) => m.serialize_entry("key", &KeyJson::from(k))?,
-                    Value::Opt(e) => m.serialize_entry("opt", &OptJson(*e))?,
-                    Value::Simple(simple) => m.serialize_entry("rdata", simple)?,
-                    _ => {}
-                }
-                head(&mut m, &r, self.1)?;
-                match v {
-                    Value::Soa(soa) => m.serialize_entry("soa", &SoaJson::from(&soa))?,
-                    Value::Srv { priority, weight, port, target } => {
-                        m.serialize_entry(
-                            "srv",
-                            &SrvJson { name: NameJson(target), port, priority, weight },
-                        )?;
-                    }
-                    Value::Sshfp(fp) => m.serialize_entry("sshfp", &fp)?,
-                    Value::Svcb { priority, target, rdata } => m.serialize_entry(
-                        "svcb",
-                        &SvcbJson { priority, rdata: Hex(rdata), target: NameJson(target) },
-                    )?,
-                    Value::Simple(_) | Value::Key(_) | Value::Opt(_) => {}
-                }
-                m.serialize_entry("ttl", &r.ttl)?;
-            }
+        match &self.1 {
+            Value::Key(k) => m.serialize_entry("key", &KeyJson::from(k))?,
+            Value::Opt(e) => m.serialize_entry("opt", &OptJson(*e))?,
+            Value::Simple(simple) => m.serialize_entry("rdata", simple)?,
+            _ => {}
         }
+        head(&mut m, r, qname)?;
+        match self.1 {
+            Value::Soa(soa) => m.serialize_entry("soa", &SoaJson::from(&soa))?,
+            Value::Srv { priority, weight, port, target } => {
+                m.serialize_entry("srv", &SrvJson { name: NameJson(target), port, priority, weight })?;
+            }
+            Value::Sshfp(fp) => m.serialize_entry("sshfp", &fp)?,
+            Value::Svcb { priority, target, rdata } => m.serialize_entry(
+                "svcb",
+                &SvcbJson { priority, rdata: Hex(rdata), target: NameJson(target) },
+            )?,
+            Value::Simple(_) | Value::Key(_) | Value::Opt(_) => {}
+        }
+        m.serialize_entry("ttl", &r.ttl)?;
         m.end()
     }
 }
@@ -1018,10 +1021,80 @@ impl TypeSet {
     }
 }
 
-/// `grouped`: per type name, the plain values of the answer entries.
+/// Values [`Captured`] keeps (more answer entries with a `grouped` value
+/// than this, which takes a TXT record of many strings or an unusually long
+/// answer section, are grouped by walking the answers again: [`Grouped`]).
+const CAPTURED_MAX: usize = 32;
+
+/// The `grouped` values of the answer entries, captured while the answers
+/// are written: each entry's type and where its value's text lies in the
+/// output. `grouped` lists the same texts (an entry's `rdata`, or its
+/// `sshfp` object), so it is written by copying them, without walking and
+/// decoding the answers again.
+struct Captured {
+    items: [(Type, usize, usize); CAPTURED_MAX],
+    len: usize,
+    /// More values than `items` holds: `grouped` is written by [`Grouped`].
+    overflow: bool,
+}
+
+impl Captured {
+    fn new() -> Self {
+        Captured { items: [(Type::A, 0, 0); CAPTURED_MAX], len: 0, overflow: false }
+    }
+
+    fn push(&mut self, t: Type, text: core::ops::Range<usize>) {
+        match self.items.get_mut(self.len) {
+            Some(slot) => *slot = (t, text.start, text.end),
+            None => self.overflow = true,
+        }
+        self.len += 1;
+    }
+
+    /// `grouped` from the captured texts: per type name in bytewise order,
+    /// the values of that type in entry order.
+    fn write_grouped(&self, w: &mut JsonWriter<'_>) {
+        let items = self.items.get(..self.len).unwrap_or_default();
+        let mut types = TypeSet::default();
+        for &(t, ..) in items {
+            types.insert(t);
+        }
+        types.sort_by_name();
+        w.raw("{");
+        for (i, &t) in types.as_slice().iter().enumerate() {
+            w.raw(if i == 0 { "" } else { "," });
+            w.plain_text(TypeName::new(t).as_str());
+            w.raw(":[");
+            for (j, &(_, start, end)) in items.iter().filter(|(it, ..)| *it == t).enumerate() {
+                if j > 0 {
+                    w.raw(",");
+                }
+                w.repeat(start..end);
+            }
+            w.raw("]");
+        }
+        w.raw("}");
+    }
+}
+
+/// `grouped`: per type name, the plain values of the answer entries,
+/// walked again from the message (when [`Captured`] overflowed).
 struct Grouped<'a> {
     answers: Records<'a>,
     types: TypeSet,
+}
+
+impl<'a> Grouped<'a> {
+    fn of(answers: Records<'a>) -> Self {
+        let mut types = TypeSet::default();
+        for e in Entries::new(answers.clone()) {
+            if grouped_value(&e).is_some() {
+                types.insert(e.record().rtype);
+            }
+        }
+        types.sort_by_name();
+        Grouped { answers, types }
+    }
 }
 
 impl Grouped<'_> {
@@ -1177,6 +1250,55 @@ mod tests {
         let n = name_of(b"\x05abcde\x00");
         let mut t = StackStr::<4>::new();
         assert!(!in_place_text(&n, &mut t));
+    }
+
+    /// The record body of `msg` (every section logged).
+    fn body(msg: &[u8]) -> (String, Captured) {
+        let m = Message::parse(msg).expect("message");
+        let mut out = Vec::new();
+        let mut w = JsonWriter::new(&mut out);
+        let mut captured = Captured::new();
+        write_entries(&mut w, m.answers(), None, Some(&mut captured)).expect("answers");
+        (String::from_utf8(out).expect("utf-8"), captured)
+    }
+
+    #[test]
+    fn grouped_from_captured_texts_matches_the_walk() {
+        use centinela_pcapgen::proto::dns as g;
+        let rec = |t: u8| match t % 4 {
+            0 => g::Record::new("h.example", 1, g::Rdata::A([10, 0, 0, t])),
+            1 => {
+                g::Record::new("h.example", 1, g::Rdata::Txt(vec![vec![b'a' + t % 26; 2], b"\\\"".to_vec()]))
+            }
+            2 => g::Record::new("h.example", 1, g::Rdata::Cname(format!("c{t}.example"))),
+            _ => g::Record::new("h.example", 1, g::Rdata::Raw(44, vec![1, 2, t, 0xff])),
+        };
+        // 1, 12 and 31 records (TXT records give two values): the last
+        // ones overflow the capture (more than CAPTURED_MAX values).
+        for n in [1u8, 12, 31] {
+            let msg = g::Message {
+                id: 7,
+                flags: 0x8180,
+                questions: vec![g::Question { name: "h.example".into(), qtype: 255 }],
+                answers: (0..n).map(rec).collect(),
+                ..g::Message::default()
+            }
+            .to_bytes();
+            let m = Message::parse(&msg).expect("message");
+            let (mut text, captured) = body(&msg);
+            let values = usize::from(n) + (usize::from(n) + 2) / 4;
+            assert_eq!(captured.len, values);
+            assert_eq!(captured.overflow, values > CAPTURED_MAX, "{n} records");
+            let mut walked = Vec::new();
+            Grouped::of(m.answers()).write(&mut JsonWriter::new(&mut walked)).expect("grouped");
+            if !captured.overflow {
+                let at = text.len();
+                let mut out = text.into_bytes();
+                captured.write_grouped(&mut JsonWriter::new(&mut out));
+                text = String::from_utf8(out).expect("utf-8");
+                assert_eq!(&text[at..], String::from_utf8(walked).expect("utf-8"), "{n} records");
+            }
+        }
     }
 
     #[test]

@@ -228,7 +228,31 @@ impl<'a> JsonWriter<'a> {
         v.write_to(self.out);
     }
 
-    /// `true` or `false`.
+    /// Bytes in the buffer so far: where the next value starts (with
+    /// [`Self::truncate`] and [`Self::repeat`], a writer can take back a
+    /// tentative key or copy a value it wrote earlier).
+    #[inline]
+    pub fn position(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Drops everything written after `position` (a key whose value turned
+    /// out to be absent).
+    #[inline]
+    pub fn truncate(&mut self, position: usize) {
+        self.out.truncate(position);
+    }
+
+    /// Appends a copy of the bytes at `range`, which the caller wrote as one
+    /// whole JSON value earlier (the same value listed twice). A range
+    /// outside the buffer appends nothing.
+    #[inline]
+    pub fn repeat(&mut self, range: core::ops::Range<usize>) {
+        if range.start <= range.end && range.end <= self.out.len() {
+            self.out.extend_from_within(range);
+        }
+    }
+
     /// Room for `additional` more bytes (one growth check up front for a
     /// long array instead of one per piece).
     #[inline]
@@ -236,6 +260,7 @@ impl<'a> JsonWriter<'a> {
         self.out.reserve(additional);
     }
 
+    /// `true` or `false`.
     #[inline]
     pub fn bool(&mut self, v: bool) {
         self.raw(if v { "true" } else { "false" });
