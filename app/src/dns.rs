@@ -262,7 +262,7 @@ fn named(dir: Direction, bytes: &[u8], m: &Message<'_>, q: Option<(Name<'_>, &st
         client_port: client.port(),
         server: server.ip(),
         flow_id: sink.flow.flow_id,
-        community_id: sink.flow.community_id.clone(),
+        community_id: sink.flow.community_id,
         pcap_cnt: sink.pkt.pcap_cnt,
         is_response,
         id: m.id(),

@@ -98,8 +98,8 @@ impl AppProto {
 pub struct FlowInfo {
     /// Flow id (see `centinela_events::Event::flow_id`).
     pub flow_id: u64,
-    /// Community ID v1 string (`1:…`), shared by every record of the flow.
-    pub community_id: Arc<str>,
+    /// Community ID v1 (`1:…`) of every record of the flow, inline.
+    pub community_id: centinela_events::CommunityId,
     /// Transport.
     pub l4: L4,
     /// Initiator address and port.

@@ -135,7 +135,7 @@ pub(crate) fn header(
         proto: Some(Cow::Borrowed(l4_name(flow.l4))),
         app_proto: app.map(|p| Cow::Borrowed(p.as_str())),
         vlan: flow.vlan.clone(),
-        community_id: Some(flow.community_id.clone()),
+        community_id: Some(std::sync::Arc::from(flow.community_id.as_str())),
         host: None,
         body,
     }
@@ -245,7 +245,7 @@ impl Sink<'_> {
             proto: Some(l4_name(self.flow.l4)),
             app_proto: Some(ty),
             vlan: &self.flow.vlan,
-            community_id: Some(&self.flow.community_id),
+            community_id: Some(self.flow.community_id.as_str()),
             host: None,
         };
         let lines = &mut self.out.lines;

@@ -33,8 +33,8 @@ pub struct DnsObservation {
     pub server: IpAddr,
     /// Flow id of the carrying flow (for the alert header).
     pub flow_id: u64,
-    /// Community ID of the carrying flow (shared with the flow, not copied).
-    pub community_id: std::sync::Arc<str>,
+    /// Community ID of the carrying flow (inline, copied).
+    pub community_id: centinela_events::CommunityId,
     /// Packet index in the pcap, replay only.
     pub pcap_cnt: Option<u64>,
     /// False for a query, true for a response.

@@ -14,12 +14,14 @@
 //! * [`wire`] — the HTTP batch protocol between sensor and collector.
 #![forbid(unsafe_code)]
 
+mod cid;
 mod eve;
 mod fastjson;
 mod jsonw;
 mod time;
 pub mod wire;
 
+pub use cid::{COMMUNITY_ID_MAX, CommunityId};
 pub use eve::*;
 pub use jsonw::{DIGIT_PAIRS, JsonInt, JsonObject, JsonWriter, serialize_written, u16_digits, u64_digits};
 pub use time::Timestamp;

@@ -11,12 +11,11 @@
 //! the oldest of the list heads. All expiry is driven by packet time.
 
 use base64::Engine as _;
-use centinela_events::Timestamp;
 use centinela_events::mix64;
+use centinela_events::{CommunityId, Timestamp};
 use sha1::{Digest, Sha1};
 use std::hash::{BuildHasher, Hasher};
 use std::net::IpAddr;
-use std::sync::Arc;
 
 /// A fast keyed hasher for the flow index: a multiply-rotate mix over the
 /// key's words with a per-table random seed (so crafted flow keys cannot
@@ -284,7 +283,7 @@ pub fn community_id(
     sport: u16,
     dport: u16,
     icmp: Option<bool>,
-) -> Arc<str> {
+) -> CommunityId {
     let (mut sp, mut dp) = (sport, dport);
     let mut one_way = false;
     if let Some(v6) = icmp {
@@ -322,12 +321,12 @@ pub fn community_id(
     }
     let digest = h.finalize();
     // `1:` and the 28 base64 characters of the 20-byte digest, assembled on
-    // the stack: the shared string is the flow's only allocation for it.
+    // the stack and kept inline (no allocation per flow).
     let mut text = [0u8; 30];
     text[..2].copy_from_slice(b"1:");
     let n = base64::engine::general_purpose::STANDARD.encode_slice(digest, &mut text[2..]).unwrap_or(0);
-    // Base64 output is ASCII.
-    Arc::from(core::str::from_utf8(&text[..2 + n]).unwrap_or("1:"))
+    // Base64 output is ASCII, 30 bytes in all: it fits.
+    CommunityId::new(core::str::from_utf8(&text[..2 + n]).unwrap_or("1:")).unwrap_or_default()
 }
 
 fn v6_octets(a: IpAddr) -> [u8; 16] {

@@ -418,7 +418,7 @@ impl Worker {
             proto: Some(proto_name(proto)),
             app_proto: app.map(Cow::Borrowed),
             vlan: info.vlan.clone(),
-            community_id: Some(info.community_id.clone()),
+            community_id: Some(Arc::from(info.community_id.as_str())),
             host: None,
             body,
         }
@@ -951,7 +951,6 @@ impl Worker {
         }
         self.table.prefetch_index(n);
         let Some(f) = self.table.val(n) else { return };
-        crate::batch::prefetch_block(f.info.community_id.as_bytes());
         if let AppSlot::Active(s) = &f.app {
             crate::batch::prefetch_value(&**s);
         }
@@ -1027,7 +1026,7 @@ impl Worker {
             proto: Some(&proto),
             app_proto: flow.app_name(),
             vlan: &info.vlan,
-            community_id: Some(&info.community_id),
+            community_id: Some(info.community_id.as_str()),
             host: None,
         };
         // The app layer's records from the client have the same header tail

@@ -26,7 +26,7 @@ mod resolved;
 
 use crate::{DetectConfig, DnsObservation, config::DnsExfilConfig};
 use allowlist::Allowlist;
-use centinela_events::{Alert, Event, EventBody, Timestamp};
+use centinela_events::{Alert, CommunityId, Event, EventBody, Timestamp};
 use features::{QueryFeatures, Shape, fp};
 use resolved::Resolved;
 use serde_json::{Value, json};
@@ -207,7 +207,7 @@ impl Windows {
 #[derive(Debug, Clone)]
 struct LastFlow {
     flow_id: u64,
-    community_id: std::sync::Arc<str>,
+    community_id: CommunityId,
     server: IpAddr,
     client_port: u16,
     pcap_cnt: Option<u64>,
@@ -784,7 +784,7 @@ impl Suspect {
             samples: Vec::new(),
             last: LastFlow {
                 flow_id: obs.flow_id,
-                community_id: obs.community_id.clone(),
+                community_id: obs.community_id,
                 server: obs.server,
                 client_port: obs.client_port,
                 pcap_cnt: obs.pcap_cnt,
@@ -799,7 +799,6 @@ impl Suspect {
             + self.domain.len()
             + (self.seen[0].capacity() + self.seen[1].capacity()) * 5
             + self.samples.iter().map(|s| s.len() + 16).sum::<usize>()
-            + self.last.community_id.len()
     }
 
     fn update_query(
@@ -843,11 +842,7 @@ impl Suspect {
         }
         if obs.flow_id != self.last.flow_id {
             self.last.flow_id = obs.flow_id;
-            // Same text (often the empty id): keep the held one, no refcount
-            // traffic.
-            if self.last.community_id != obs.community_id {
-                self.last.community_id.clone_from(&obs.community_id);
-            }
+            self.last.community_id = obs.community_id;
         }
         self.last.server = obs.server;
         self.last.client_port = obs.client_port;
@@ -1185,7 +1180,7 @@ impl Suspect {
             community_id: if self.last.community_id.is_empty() {
                 None
             } else {
-                Some(self.last.community_id.clone())
+                Some(std::sync::Arc::from(self.last.community_id.as_str()))
             },
             host: None,
             body: EventBody::Alert { alert },
