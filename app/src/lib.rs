@@ -139,7 +139,17 @@ pub struct AppOutput {
     pub dns: Observations,
     /// Counters (accumulate; the worker does not clear them).
     pub stats: AppStats,
+    /// Boxes of closed flows' states, emptied, for the next flows
+    /// ([`AppFlowState::boxed`], [`AppOutput::recycle`]): at most
+    /// [`STATE_POOL_MAX`].
+    // The boxes themselves are what is reused (a flow's slot holds one).
+    #[allow(clippy::vec_box)]
+    state_pool: Vec<Box<AppFlowState>>,
 }
+
+/// Most emptied flow-state boxes an [`AppOutput`] keeps for reuse (a DNS
+/// lookup is a flow of its own: one box per lookup otherwise).
+pub const STATE_POOL_MAX: usize = 256;
 
 /// Most bytes of record lines an [`AppOutput`] keeps allocated between
 /// packets.
@@ -296,6 +306,17 @@ pub fn for_each_placed(events: &[Event], recs: &[Line], mut f: impl FnMut(Placed
 }
 
 impl AppOutput {
+    /// Keep the box of a closed flow's state for a later flow (see
+    /// [`AppFlowState::boxed`]). Its protocol state is dropped now, buffers
+    /// included, so a kept box holds no more than its own bytes; beyond
+    /// [`STATE_POOL_MAX`] boxes it is freed.
+    pub fn recycle(&mut self, mut state: Box<AppFlowState>) {
+        if self.state_pool.len() < STATE_POOL_MAX {
+            state.inner = Inner::Dns(dns::DnsState::new(L4::Udp));
+            self.state_pool.push(state);
+        }
+    }
+
     /// Whether there is no record to take.
     pub fn has_no_records(&self) -> bool {
         self.events.is_empty() && self.lines.is_empty()
@@ -359,6 +380,19 @@ impl AppFlowState {
             AppProto::Dns => Inner::Dns(dns::DnsState::new(l4)),
         };
         Self { cfg: record::FlowCfg::from(cfg), common: record::FlowCommon::default(), inner, counted: false }
+    }
+
+    /// [`Self::new`] in a box, reusing one a closed flow gave back to `out`
+    /// ([`AppOutput::recycle`]): no allocation per flow once warm.
+    pub fn boxed(proto: AppProto, l4: L4, cfg: &AppConfig, out: &mut AppOutput) -> Box<Self> {
+        let state = Self::new(proto, l4, cfg);
+        match out.state_pool.pop() {
+            Some(mut b) => {
+                *b = state;
+                b
+            }
+            None => Box::new(state),
+        }
     }
 
     /// The flow's application protocol.

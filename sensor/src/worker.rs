@@ -973,6 +973,7 @@ impl Worker {
             _ => {}
         }
         if !self.cfg.flow.records {
+            self.recycle_app(&mut flow);
             return;
         }
         let state = match (flow.proto, flow.tcp) {
@@ -1057,7 +1058,15 @@ impl Worker {
             }),
             Err(_) => self.counters.serialize_errors += 1,
         }
+        self.recycle_app(&mut flow);
         flow.anomalies.clear();
+    }
+
+    /// Give an ended flow's app-layer state box back for the next flows.
+    fn recycle_app(&mut self, flow: &mut Flow) {
+        if let AppSlot::Active(s) = std::mem::replace(&mut flow.app, AppSlot::Nothing) {
+            self.app_out.recycle(s);
+        }
     }
 
     // ----------------------------------------------------------------- marks
@@ -1199,7 +1208,7 @@ fn feed_app(
             };
             match decision {
                 Decision::Proto(p, _) => {
-                    let mut state = Box::new(AppFlowState::new(p, l4, cfg));
+                    let mut state = AppFlowState::boxed(p, l4, cfg, out);
                     let mut at = 0usize;
                     for (d, len) in chunks.iter() {
                         let len = *len as usize;
