@@ -15,25 +15,38 @@ use serde::Serialize;
 use crate::fastjson;
 
 /// The decimal digits of `v`, left-aligned in 20 bytes, and how many there
-/// are (as [`u16_digits`]).
+/// are (as [`u16_digits`]). Four digits per step from the right: one 64-bit
+/// division by 10 000, then two digit pairs in 32-bit arithmetic (a flow id
+/// has 16 digits: three steps and a tail, instead of eight divisions by 100).
 #[inline(always)]
 pub fn u64_digits(v: u64) -> ([u8; 20], usize) {
     let len = v.checked_ilog10().map_or(1, |l| l as usize + 1);
     let mut d = [0u8; 20];
     let (mut v, mut i) = (v, len);
-    while v >= 100 && i >= 2 {
+    while v >= 10_000 && i >= 4 {
+        let r = (v % 10_000) as u32;
+        v /= 10_000;
+        i -= 4;
+        if let Some(q) = d.get_mut(i..i + 4) {
+            let ([a, b], [c, e]) = (DIGIT_PAIRS[(r / 100) as usize], DIGIT_PAIRS[(r % 100) as usize]);
+            q.copy_from_slice(&[a, b, c, e]);
+        }
+    }
+    // At most four digits are left (`v` < 10 000), in `d[..i]`.
+    let mut v = v as u32;
+    if v >= 100 && i >= 3 {
         i -= 2;
-        if let Some(pair) = d.get_mut(i..i + 2) {
-            pair.copy_from_slice(&DIGIT_PAIRS[(v % 100) as usize]);
+        if let Some(q) = d.get_mut(i..i + 2) {
+            q.copy_from_slice(&DIGIT_PAIRS[(v % 100) as usize]);
         }
         v /= 100;
     }
-    if v >= 10 && i >= 2 {
-        if let Some(pair) = d.get_mut(i - 2..i) {
-            pair.copy_from_slice(&DIGIT_PAIRS[v as usize]);
+    if v >= 10 {
+        if let Some(q) = d.get_mut(..2) {
+            q.copy_from_slice(&DIGIT_PAIRS[(v % 100) as usize]);
         }
-    } else if let Some(last) = d.first_mut() {
-        *last = b'0' + v as u8;
+    } else if let Some(first) = d.first_mut() {
+        *first = b'0' + v as u8;
     }
     (d, len)
 }
