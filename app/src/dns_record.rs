@@ -20,7 +20,7 @@
 //! of every logged answer entry that has one.
 
 use super::DNS_MAX_RECORDS_PER_SECTION;
-use centinela_events::JsonWriter;
+use centinela_events::{JsonObject, JsonWriter};
 use centinela_parsers::dns::{
     Anomalies, CharacterStrings, Edns, Key, Message, Name, Questions, RData, Rcode, Record, Records, Soa,
     Type,
@@ -65,7 +65,7 @@ impl<'a, 'm> DnsRecord<'a, 'm> {
     pub(crate) fn write(&self, w: &mut JsonWriter<'_>) -> Result<(), serde_json::Error> {
         let (m, h) = (self.m, self.m.header());
         let is_response = m.is_response();
-        let mut o = Keys::open(w);
+        let mut o = JsonObject::open(w);
         if h.authoritative() {
             o.key("\"aa\":").bool(true);
         }
@@ -74,21 +74,23 @@ impl<'a, 'm> DnsRecord<'a, 'm> {
         }
         let mut captured = Captured::new();
         if is_response {
-            o.section("\"additionals\":", "\"additionals_truncated\":", m.additionals(), self.qname, None)?;
+            section(
+                &mut o,
+                ("\"additionals\":", "\"additionals_truncated\":"),
+                m.additionals(),
+                self.qname,
+                None,
+            )?;
         }
         let anomalies = AnomalyNames(m.anomalies());
         if !anomalies.is_empty() {
             o.key("\"anomalies\":").value(&anomalies)?;
         }
         if is_response {
-            o.section(
-                "\"answers\":",
-                "\"answers_truncated\":",
-                m.answers(),
-                self.qname,
-                Some(&mut captured),
-            )?;
-            o.section("\"authorities\":", "\"authorities_truncated\":", m.authorities(), self.qname, None)?;
+            let answers = ("\"answers\":", "\"answers_truncated\":");
+            section(&mut o, answers, m.answers(), self.qname, Some(&mut captured))?;
+            let authorities = ("\"authorities\":", "\"authorities_truncated\":");
+            section(&mut o, authorities, m.authorities(), self.qname, None)?;
         }
         if h.checking_disabled() {
             o.key("\"cd\":").bool(true);
@@ -129,56 +131,30 @@ impl<'a, 'm> DnsRecord<'a, 'm> {
         if h.z() {
             o.key("\"z\":").bool(true);
         }
-        o.w.raw("}");
+        o.close();
         Ok(())
     }
 }
 
-/// The record object's keys: `{`, then each present key after a comma
-/// unless it is the first; a section's key is written tentatively and
-/// taken back when the section logs no entry.
-struct Keys<'w, 'o> {
-    w: &'w mut JsonWriter<'o>,
-    first: bool,
-}
-
-impl<'w, 'o> Keys<'w, 'o> {
-    fn open(w: &'w mut JsonWriter<'o>) -> Self {
-        w.raw("{");
-        Keys { w, first: true }
+/// `key` and a section's entries, unless it logs none; then `truncated_key`
+/// and the count of records left out, unless none was.
+fn section(
+    o: &mut JsonObject<'_, '_>,
+    (key, truncated_key): (&str, &str),
+    records: Records<'_>,
+    qname: Option<QuestionText<'_>>,
+    captured: Option<&mut Captured>,
+) -> Result<(), serde_json::Error> {
+    let mut skipped = 0;
+    o.tentative(key, |w| {
+        let (any, left_out) = write_entries(w, records, qname, captured)?;
+        skipped = left_out;
+        Ok(any)
+    })?;
+    if skipped != 0 {
+        o.key(truncated_key).int(skipped);
     }
-
-    fn key(&mut self, quoted_key_colon: &str) -> &mut JsonWriter<'o> {
-        if !self.first {
-            self.w.raw(",");
-        }
-        self.first = false;
-        self.w.raw(quoted_key_colon);
-        self.w
-    }
-
-    /// `key` and the section's entries, unless it logs none; then
-    /// `truncated_key` and the count of records left out, unless none was.
-    fn section(
-        &mut self,
-        key: &str,
-        truncated_key: &str,
-        records: Records<'_>,
-        qname: Option<QuestionText<'_>>,
-        captured: Option<&mut Captured>,
-    ) -> Result<(), serde_json::Error> {
-        let (mark, first) = (self.w.position(), self.first);
-        let w = self.key(key);
-        let (any, skipped) = write_entries(w, records, qname, captured)?;
-        if !any {
-            self.w.truncate(mark);
-            self.first = first;
-        }
-        if skipped != 0 {
-            self.key(truncated_key).int(skipped);
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
 /// Writes a section's entries as a JSON array (nothing at all when it

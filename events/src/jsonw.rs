@@ -348,6 +348,27 @@ impl<'w, 'a> JsonObject<'w, 'a> {
         self.w
     }
 
+    /// Writes `quoted_key_colon` and lets `value` write the value, or
+    /// nothing: when it returns `false`, the key is taken back as if it had
+    /// never been written (a section whose entries all turn out absent).
+    ///
+    /// # Errors
+    /// What `value` returns; the key stays written then (the caller drops
+    /// the whole record).
+    pub fn tentative<E>(
+        &mut self,
+        quoted_key_colon: &str,
+        value: impl FnOnce(&mut JsonWriter<'a>) -> Result<bool, E>,
+    ) -> Result<(), E> {
+        let (mark, first) = (self.w.position(), self.first);
+        let written = value(self.key(quoted_key_colon))?;
+        if !written {
+            self.w.truncate(mark);
+            self.first = first;
+        }
+        Ok(())
+    }
+
     /// Writes `}`.
     pub fn close(self) {
         self.w.raw("}");
@@ -380,6 +401,32 @@ mod tests {
         let mut v = Vec::new();
         f(&mut JsonWriter::new(&mut v));
         String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn tentative_keys_are_taken_back_when_nothing_is_written() {
+        let text = written(|w| {
+            let mut o = JsonObject::open(w);
+            // The first key taken back: the next one has no comma.
+            o.tentative::<()>("\"a\":", |w| {
+                w.raw("[1]");
+                Ok(false)
+            })
+            .unwrap();
+            o.tentative::<()>("\"b\":", |w| {
+                w.int(2u8);
+                Ok(true)
+            })
+            .unwrap();
+            o.tentative::<()>("\"c\":", |_| Ok(false)).unwrap();
+            o.key("\"d\":").int(4u8);
+            o.close();
+        });
+        assert_eq!(text, r#"{"b":2,"d":4}"#);
+        assert_eq!(
+            written(|w| JsonObject::open(w).tentative::<()>("\"x\":", |_| Err(())).unwrap_err()),
+            "{\"x\":"
+        );
     }
 
     #[test]
