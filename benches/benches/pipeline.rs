@@ -35,6 +35,7 @@ fn main() {
         std::process::exit(1);
     }
     println!("pipeline: replay of {} (EVE to /dev/null)", pcap.display());
+    println!("host: {}", centinela_benches::host_summary());
     println!(
         "{:<26} {:>9} {:>10} {:>7} {:>9} {:>8} {:>8} {:>13} {:>15} {:>10}",
         "mode",

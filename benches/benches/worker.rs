@@ -119,6 +119,7 @@ fn main() {
     }
     let runs: usize = std::env::var("CENTINELA_BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
     println!("worker: one worker alone on {} (batches in memory, EVE encoded, not written)", pcap.display());
+    println!("host: {}", centinela_benches::host_summary());
     println!(
         "{:<26} {:>9} {:>10} {:>9} {:>10} {:>8} {:>12}",
         "mode", "packets", "packets/s", "ns/packet", "EVE MiB", "records", "page faults"
